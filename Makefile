@@ -1,0 +1,86 @@
+# sidecap: eBPF sidecar traffic interceptor. Everything built goes under build/.
+#   make          build the BPF object, skeleton, interceptor, proxy-stub and test binaries
+#   make test     install missing Debian packages, build, run unit + integration tests
+#   make demo     install missing Debian packages, build, run the demo pod
+#   make bench    the benchmark (see docs/benchmarks.md)
+
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+BUILD     := build
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	     -D_GNU_SOURCE -Ibpf -Iinterceptor -I$(BUILD)
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+	      -I/usr/include/$(MULTIARCH) -Ibpf
+
+# maps.bpf.c first: bpftool's linker resolves the extern maps only against an earlier definition.
+BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
+BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
+
+CORE_SRCS := interceptor/config.c interceptor/policy.c interceptor/log.c
+DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
+DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml
+STUB_SRCS := $(wildcard proxy-stub/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+INTEG_SRCS := $(wildcard tests/integration/*.c)
+
+.PHONY: all deps test test-unit test-integration demo bench clean format
+all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
+     $(BUILD)/tcptool
+
+$(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# The programs live in one file per hook family; bpftool links them into one object (the maps
+# are defined once, in maps.bpf.c, and declared extern elsewhere) and one skeleton.
+$(BUILD)/sidecap.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/sidecap.skel.h: $(BUILD)/sidecap.bpf.o
+	$(BPFTOOL) gen skeleton $< name sidecap_bpf > $@
+
+$(BUILD)/interceptor: $(DAEMON_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/sidecap.h \
+		      $(BUILD)/sidecap.skel.h
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_SRCS) $(CORE_SRCS) $(DAEMON_LIBS)
+
+$(BUILD)/proxy-stub: $(STUB_SRCS) $(wildcard proxy-stub/*.h)
+	$(CC) $(CFLAGS) -Iproxy-stub -o $@ $(STUB_SRCS) -luv
+
+$(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/sidecap.h
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml
+
+$(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h
+	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -o $@ $(INTEG_SRCS) \
+		-lcriterion -lbpf -lcrypto
+
+$(BUILD)/tcptool: tests/tools/tcptool.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< -lcrypto
+
+$(BUILD) $(BUILD)/bpf:
+	mkdir -p $@
+
+deps:
+	scripts/deps.sh
+
+test: deps
+	$(MAKE) all
+	tests/run
+
+test-unit: $(BUILD)/test-unit
+	$(BUILD)/test-unit
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i bpf/*.c bpf/*.h bpf/lib/*.h interceptor/*.[ch] proxy-stub/*.[ch] \
+		tests/*/*.[ch]

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map types and extern declarations. The maps are defined once, in maps.bpf.c; every program
+ * file declares them extern and `bpftool gen object` resolves them into one object.
+ */
+#ifndef SC_LIB_MAPS_H
+#define SC_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "sidecap.h"
+
+/* Two policy slots (scalars); the daemon writes the inactive one, then flips sc_state. */
+struct sc_policy_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SC_POLICY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sc_policy);
+};
+
+/* Which slot is live. */
+struct sc_state_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sc_state);
+};
+
+/* Port sets of both slots: sc_port_key(slot, kind, port) -> 1. */
+struct sc_ports_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, __u8);
+};
+
+/* CIDR sets of both slots, longest prefix match within (slot, kind). */
+struct sc_cidrs_map {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SC_MAX_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sc_cidr_key);
+	__type(value, __u8);
+};
+
+/* One counter per reason (enum sc_counter), per CPU. */
+struct sc_stats_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SC_C__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
+/* Original destination, stored on the app's socket at connect and on the proxy's accepted
+ * socket at establishment; freed by the kernel with the socket. */
+struct sc_origdst_map {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sc_origdst);
+};
+
+/* App socket tuple -> original destination, from the app's SYN until the app's socket closes:
+ * how the accepted socket on the proxy's side finds it. */
+struct sc_handover_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_HANDOVER);
+	__type(key, struct sc_tuple);
+	__type(value, struct sc_origdst);
+};
+
+/* Local TCP sockets of the pod, keyed by their own (local, remote) tuple; the kernel removes a
+ * socket when it closes. sk_msg redirects to the peer found by the swapped tuple. */
+struct sc_sockhash_map {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SC_MAX_SOCKETS);
+	__type(key, struct sc_tuple);
+	__type(value, __u64);
+};
+
+/* Flow-control state of each accelerated connection, keyed by its canonical tuple; created at
+ * establishment, deleted when either socket closes. */
+struct sc_flows_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_FLOWS);
+	__type(key, struct sc_tuple);
+	__type(value, struct sc_flow);
+};
+
+extern struct sc_policy_map sc_policy SEC(".maps");
+extern struct sc_state_map sc_state SEC(".maps");
+extern struct sc_ports_map sc_ports SEC(".maps");
+extern struct sc_cidrs_map sc_cidrs SEC(".maps");
+extern struct sc_stats_map sc_stats SEC(".maps");
+extern struct sc_origdst_map sc_origdst SEC(".maps");
+extern struct sc_handover_map sc_handover SEC(".maps");
+extern struct sc_sockhash_map sc_sockhash SEC(".maps");
+extern struct sc_flows_map sc_flows SEC(".maps");
+
+#endif /* SC_LIB_MAPS_H */

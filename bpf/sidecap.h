@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ABI between the BPF programs and the interceptor daemon: every struct that lives in a map,
+ * map and pin names, counter indices. This is the only place they are declared. Both sides build
+ * it with the kernel's UAPI types (__u8 .. __u64), so layouts match by construction; the
+ * _Static_assert lines catch an edit that changes a size by accident.
+ */
+#ifndef SIDECAP_H
+#define SIDECAP_H
+
+#include <linux/types.h>
+
+/* Policy lives in two slots; a connect reads the active slot once and uses only that slot. */
+#define SC_POLICY_SLOTS 2
+
+#define SC_ID_NONE 0xffffffffu /* proxy.gid not configured */
+
+/* struct sc_policy.flags */
+#define SC_F_VALID (1u << 0)	     /* the slot holds a complete policy */
+#define SC_F_ACCEL (1u << 1)	     /* sockhash + sk_msg acceleration on */
+#define SC_F_OUT_ALL_PORTS (1u << 2) /* outbound.includePorts is "*" or empty */
+#define SC_F_IN_ALL_PORTS (1u << 3)  /* inbound.includePorts is "*" */
+#define SC_F_FAIL_OPEN (1u << 4)     /* proxy.failOpen */
+
+/* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
+struct sc_policy {
+	__u32 proxy_uid;
+	__u32 proxy_gid; /* SC_ID_NONE when not configured */
+	__u16 outbound_port;
+	__u16 inbound_port;
+	__u32 flags;
+	/* Bytes one side of an accelerated flow may send while the other side sends nothing;
+	 * past this the direction leaves sk_msg for good (see docs/architecture.md). */
+	__u32 msg_unanswered_limit;
+	__u32 generation;
+};
+_Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
+
+/* sc_state[0]: which slot is live. */
+struct sc_state {
+	__u32 active_slot;
+	__u32 generation;
+};
+_Static_assert(sizeof(struct sc_state) == 8, "sc_state layout");
+
+/* Port sets: key = slot << 24 | kind << 16 | port (host order); value = 1. */
+enum sc_port_kind {
+	SC_PORT_OUT_INCLUDE = 1,
+	SC_PORT_OUT_EXCLUDE = 2,
+	SC_PORT_IN_INCLUDE = 3,
+	SC_PORT_IN_EXCLUDE = 4,
+};
+
+static inline __u32 sc_port_key(__u32 slot, __u32 kind, __u32 port)
+{
+	return slot << 24 | kind << 16 | (port & 0xffff);
+}
+
+/*
+ * CIDR sets: one LPM trie for all of them. The slot and the kind are the first two bytes of the
+ * matched data, so prefixlen = SC_CIDR_PREFIX_BASE + the CIDR's own length, and a lookup with a
+ * full-length key for (slot, kind, address) finds the longest CIDR of that set only.
+ */
+enum sc_cidr_kind {
+	SC_CIDR_OUT_INCLUDE4 = 1,
+	SC_CIDR_OUT_EXCLUDE4 = 2,
+	SC_CIDR_OUT_INCLUDE6 = 3,
+	SC_CIDR_OUT_EXCLUDE6 = 4,
+};
+#define SC_CIDR_PREFIX_BASE 16
+
+struct sc_cidr_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 kind;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, network order */
+	__u8 pad[2];   /* never matched: prefixlen never reaches it */
+};
+_Static_assert(sizeof(struct sc_cidr_key) == 24, "sc_cidr_key layout");
+
+/*
+ * A TCP connection as seen from one of its sockets, in one network namespace. Addresses and
+ * ports of an IPv4-mapped IPv6 socket are stored as IPv4 (family AF_INET), so both ends of a
+ * connection between a v6 socket and a v4 socket produce the same key. Ports are host order,
+ * addresses network order; IPv4 uses addr[0] only. All fields are 32/64-bit: no padding to
+ * leave uninitialised.
+ */
+struct sc_tuple {
+	__u64 netns;
+	__u32 family;
+	__u32 lport;
+	__u32 rport;
+	__u32 pad;
+	__u32 laddr[4];
+	__u32 raddr[4];
+};
+_Static_assert(sizeof(struct sc_tuple) == 56, "sc_tuple layout");
+
+/* Original destination of a redirected connection. */
+struct sc_origdst {
+	__u32 family; /* AF_INET or AF_INET6 */
+	__u16 port;   /* network order */
+	__u16 flags;  /* SC_ORIG_F_* */
+	__u32 addr[4];
+};
+
+/* The app's redirected socket: getpeername reports the original destination. */
+#define SC_ORIG_F_CLIENT 1
+/* The proxy's accepted socket: SO_ORIGINAL_DST reports it; getpeername stays the real peer. */
+#define SC_ORIG_F_ACCEPTED 2
+_Static_assert(sizeof(struct sc_origdst) == 24, "sc_origdst layout");
+
+/*
+ * Per accelerated connection, keyed by the canonical tuple (lower endpoint as local). side 0 is
+ * the socket whose own tuple is canonical. unanswered[i]: bytes side i has sent through sk_msg
+ * since side !i last sent. demoted[i]: side i sends on the plain TCP path for good.
+ */
+struct sc_flow {
+	__u64 unanswered[2];
+	__u32 demoted[2];
+};
+_Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
+
+/* Counters: per-CPU array sc_stats, one __u64 per reason. Names are the metric labels. */
+#define SC_COUNTERS(X)                       \
+	X(connect_redirect)                  \
+	X(connect_skip_not_tcp)              \
+	X(connect_skip_proxy_uid)            \
+	X(connect_skip_proxy_gid)            \
+	X(connect_skip_loopback)             \
+	X(connect_skip_proxy_port)           \
+	X(connect_skip_excluded_port)        \
+	X(connect_skip_port_not_included)    \
+	X(connect_skip_excluded_cidr)        \
+	X(connect_skip_cidr_not_included)    \
+	X(errors__no_policy)                 \
+	X(errors__origdst_storage)           \
+	X(sockops_handover_stored)           \
+	X(sockops_handover_claimed)          \
+	X(errors__handover_full)             \
+	X(sockops_sockhash_insert)           \
+	X(errors__sockhash_insert)           \
+	X(errors__flow_full)                 \
+	X(msg_redirect)                      \
+	X(msg_redirect_bytes)                \
+	X(msg_pass)                          \
+	X(msg_pass_bytes)                    \
+	X(msg_pass_no_flow)                  \
+	X(msg_demote_unanswered)             \
+	X(msg_demote_peer_missing)           \
+	X(sockopt_original_dst)              \
+	X(sockopt_original_dst_unknown)      \
+	X(getpeername_rewrite)
+
+#define SC_COUNTER_ENUM(name) SC_C_##name,
+enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
+#undef SC_COUNTER_ENUM
+
+/* Map names (<= 15 characters) double as pin names under <pinPath>/maps/. */
+#define SC_MAP_POLICY "sc_policy"
+#define SC_MAP_STATE "sc_state"
+#define SC_MAP_PORTS "sc_ports"
+#define SC_MAP_CIDRS "sc_cidrs"
+#define SC_MAP_STATS "sc_stats"
+#define SC_MAP_ORIGDST "sc_origdst"
+#define SC_MAP_HANDOVER "sc_handover"
+#define SC_MAP_SOCKHASH "sc_sockhash"
+#define SC_MAP_FLOWS "sc_flows"
+
+/* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
+#define SC_MAX_PORTS 4096
+#define SC_MAX_CIDRS 4096
+#define SC_MAX_SOCKETS 65536
+#define SC_MAX_FLOWS 65536
+#define SC_MAX_HANDOVER 65536
+
+#define SC_DEFAULT_UNANSWERED_LIMIT (1u << 20)
+
+/* Not in every libc's headers. */
+#define SC_SO_ORIGINAL_DST 80
+#define SC_IP6T_SO_ORIGINAL_DST 80
+
+#endif /* SIDECAP_H */
