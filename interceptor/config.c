@@ -1,0 +1,1169 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The config file, in two passes. The parse pass walks the libyaml document tree with a table
+ * of the keys each mapping allows and fills struct sc_config, checking each value on its own.
+ * The validation pass then checks the values against each other. Both passes report every
+ * problem they find rather than the first, so one run of the daemon shows the user all there is
+ * to fix; the marks of the nodes the validation pass needs are kept in a side table, since the
+ * config struct itself carries no positions.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "sidecap.h"
+
+/* A pod policy is a few hundred bytes; anything this large is the wrong file. */
+#define SC_MAX_FILE_SIZE (1 << 20)
+
+/* (uid_t)-1 means "no change" to the kernel, and SC_ID_NONE means "not set" to the BPF side. */
+#define SC_ID_MAX 4294967294ull
+
+/*
+ * A policy is written to the inactive slot while the active one still holds the old policy, so
+ * the maps must hold both: each slot gets half of the capacity.
+ */
+#define SC_SLOT_PORTS (SC_MAX_PORTS / SC_POLICY_SLOTS)
+#define SC_SLOT_CIDRS (SC_MAX_CIDRS / SC_POLICY_SLOTS)
+
+enum sc_key_id {
+	K_ROOT,
+	K_CGROUP,
+	K_PIN_PATH,
+	K_PROXY,
+	K_UID,
+	K_GID,
+	K_OUTBOUND_PORT,
+	K_INBOUND_PORT,
+	K_FAIL_OPEN,
+	K_OUTBOUND,
+	K_OUT_INCLUDE_RANGES,
+	K_OUT_EXCLUDE_RANGES,
+	K_OUT_INCLUDE_PORTS,
+	K_OUT_EXCLUDE_PORTS,
+	K_INBOUND,
+	K_IN_INCLUDE_PORTS,
+	K_IN_EXCLUDE_PORTS,
+	K_ACCELERATION,
+	K__MAX
+};
+
+enum sc_type {
+	T_MAP,
+	T_PATH,
+	T_ID,
+	T_PORT,
+	T_BOOL,
+	T_CIDRS,
+	T_PORTS,
+};
+
+struct sc_key {
+	const char *name;
+	const char *path; /* dotted, as diagnostics name it */
+	enum sc_key_id id;
+	enum sc_type type;
+	size_t off;		   /* where the value lives in struct sc_config */
+	const char *hint;	   /* how to fix a key given no value */
+	const struct sc_key *keys; /* T_MAP: the keys allowed inside, up to a NULL name */
+};
+
+#define CFG(field) offsetof(struct sc_config, field)
+
+static const struct sc_key sc_proxy_keys[] = {
+	{"uid", "proxy.uid", K_UID, T_ID, CFG(proxy.uid), "remove the key for the default 1337"},
+	{"gid", "proxy.gid", K_GID, T_ID, CFG(proxy.gid),
+	 "remove the key to leave the proxy's group unchecked"},
+	{"outboundPort", "proxy.outboundPort", K_OUTBOUND_PORT, T_PORT, CFG(proxy.outbound_port),
+	 "remove the key for the default 15001"},
+	{"inboundPort", "proxy.inboundPort", K_INBOUND_PORT, T_PORT, CFG(proxy.inbound_port),
+	 "remove the key for the default 15006"},
+	{"failOpen", "proxy.failOpen", K_FAIL_OPEN, T_BOOL, CFG(proxy.fail_open),
+	 "remove the key for the default true"},
+	{NULL},
+};
+
+static const struct sc_key sc_outbound_keys[] = {
+	{"includeIPRanges", "outbound.includeIPRanges", K_OUT_INCLUDE_RANGES, T_CIDRS,
+	 CFG(outbound.include_ranges),
+	 "write [] for none, or remove the key for the default [\"*\"]"},
+	{"excludeIPRanges", "outbound.excludeIPRanges", K_OUT_EXCLUDE_RANGES, T_CIDRS,
+	 CFG(outbound.exclude_ranges), "write [] for none"},
+	{"includePorts", "outbound.includePorts", K_OUT_INCLUDE_PORTS, T_PORTS,
+	 CFG(outbound.include_ports), "write [] or [\"*\"] for all ports"},
+	{"excludePorts", "outbound.excludePorts", K_OUT_EXCLUDE_PORTS, T_PORTS,
+	 CFG(outbound.exclude_ports), "write [] for none"},
+	{NULL},
+};
+
+static const struct sc_key sc_inbound_keys[] = {
+	{"includePorts", "inbound.includePorts", K_IN_INCLUDE_PORTS, T_PORTS,
+	 CFG(inbound.include_ports),
+	 "write [] for none, or remove the key for the default [\"*\"]"},
+	{"excludePorts", "inbound.excludePorts", K_IN_EXCLUDE_PORTS, T_PORTS,
+	 CFG(inbound.exclude_ports), "write [] for none"},
+	{NULL},
+};
+
+static const struct sc_key sc_root_keys[] = {
+	{"cgroup", "cgroup", K_CGROUP, T_PATH, CFG(cgroup),
+	 "set the absolute path of the pod's cgroup v2 directory"},
+	{"pinPath", "pinPath", K_PIN_PATH, T_PATH, CFG(pin_path),
+	 "remove the key for the default derived from cgroup"},
+	{"proxy", "proxy", K_PROXY, T_MAP, 0, NULL, sc_proxy_keys},
+	{"outbound", "outbound", K_OUTBOUND, T_MAP, 0, NULL, sc_outbound_keys},
+	{"inbound", "inbound", K_INBOUND, T_MAP, 0, NULL, sc_inbound_keys},
+	{"acceleration", "acceleration", K_ACCELERATION, T_BOOL, CFG(acceleration),
+	 "remove the key for the default true"},
+	{NULL},
+};
+
+static const struct sc_key sc_root = {"", "", K_ROOT, T_MAP, 0, NULL, sc_root_keys};
+
+/* What the parse pass learnt about one key, for the checks that come after it. */
+struct sc_seen {
+	bool present;
+	bool bad; /* present, but its value was rejected: later checks leave it alone */
+	yaml_mark_t key_mark;
+	yaml_mark_t mark; /* of the value */
+};
+
+/* One accepted item of a port list, with where it was written. */
+struct sc_port_item {
+	uint16_t port;
+	size_t index;
+	yaml_mark_t mark;
+};
+
+struct sc_port_items {
+	size_t n;
+	struct sc_port_item *v;
+};
+
+struct sc_parser {
+	const char *file;
+	yaml_document_t *doc;
+	struct sc_config *cfg;
+	struct sc_diags *diags;
+	size_t errors;
+	int err; /* -ENOMEM once an allocation failed */
+	struct sc_seen seen[K__MAX];
+	struct sc_port_items items[K__MAX]; /* for the T_PORTS keys only */
+};
+
+static int sc_diags_vadd(struct sc_diags *diags, const char *file, int line, int col,
+			 const char *key, const char *fmt, va_list ap)
+{
+	struct sc_diag *v, *d;
+
+	v = realloc(diags->v, (diags->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	diags->v = v;
+	d = &v[diags->n];
+	memset(d, 0, sizeof(*d));
+	d->line = line;
+	d->col = col;
+	d->file = strdup(file);
+	d->key = strdup(key);
+	if (!d->file || !d->key || vasprintf(&d->msg, fmt, ap) < 0)
+		goto out_free;
+	diags->n++;
+	return 0;
+
+out_free:
+	free(d->file);
+	free(d->key);
+	return -ENOMEM;
+}
+
+static void sc_diags_add(struct sc_diags *diags, const char *file, int line, int col,
+			 const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static void sc_diags_add(struct sc_diags *diags, const char *file, int line, int col,
+			 const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sc_diags_vadd(diags, file, line, col, key, fmt, ap);
+	va_end(ap);
+}
+
+static void sc_diag(struct sc_parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Report a problem at MARK; libyaml counts lines and columns from 0, editors from 1. */
+static void sc_diag(struct sc_parser *p, yaml_mark_t mark, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->errors++;
+	va_start(ap, fmt);
+	if (sc_diags_vadd(p->diags, p->file, mark.line + 1, mark.column + 1, key, fmt, ap))
+		p->err = -ENOMEM;
+	va_end(ap);
+}
+
+static void sc_bad(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Report a problem with the value of KEY, which then keeps its default. */
+static void sc_bad(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	p->errors++;
+	p->seen[key->id].bad = true;
+	va_start(ap, fmt);
+	if (sc_diags_vadd(p->diags, p->file, node->start_mark.line + 1, node->start_mark.column + 1,
+			  key->path, fmt, ap))
+		p->err = -ENOMEM;
+	va_end(ap);
+}
+
+static const char *sc_value(const yaml_node_t *node)
+{
+	return (const char *)node->data.scalar.value;
+}
+
+static bool sc_is_plain(const yaml_node_t *node)
+{
+	return node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* An empty value, "~" or "null", written without quotes. */
+static bool sc_is_null(const yaml_node_t *node)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	size_t i;
+
+	if (node->type != YAML_SCALAR_NODE || !sc_is_plain(node))
+		return false;
+	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (!strcmp(sc_value(node), nulls[i]))
+			return true;
+	return false;
+}
+
+/* Describe NODE for "must be X, not Y" messages. */
+static const char *sc_what(const yaml_node_t *node, char *buf, size_t size)
+{
+	if (node->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (node->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	snprintf(buf, size, "\"%.64s\"", sc_value(node));
+	return buf;
+}
+
+static void sc_allowed(const struct sc_key *keys, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (; keys->name && len < size; keys++)
+		len += snprintf(buf + len, size - len, "%s%s", len ? ", " : "", keys->name);
+}
+
+/*
+ * Check that NODE is a scalar that can be read as a C string: libyaml lets a quoted scalar
+ * carry "\0", which would cut the value short without anyone noticing. PATH is KEY's own path
+ * for its value, or a list item's; only the former marks KEY bad, since a bad item leaves the
+ * rest of its list in use.
+ */
+static bool sc_scalar(struct sc_parser *p, const struct sc_key *key, const char *path,
+		      const yaml_node_t *node, const char *expect)
+{
+	char what[80];
+
+	if (node->type != YAML_SCALAR_NODE) {
+		p->seen[key->id].bad |= path == key->path;
+		sc_diag(p, node->start_mark, path, "must be %s, not %s", expect,
+			sc_what(node, what, sizeof(what)));
+		return false;
+	}
+	if (strlen(sc_value(node)) != node->data.scalar.length) {
+		p->seen[key->id].bad |= path == key->path;
+		sc_diag(p, node->start_mark, path, "contains a NUL character; remove it");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Read S as a decimal number: digits only, so no sign, no hex or octal, no spaces. A leading
+ * zero is refused because YAML 1.1 tools read 010 as 8. Returns 0, -EINVAL when S is not a
+ * number, -EDOM for a leading zero, -ERANGE when it is above MAX.
+ */
+static int sc_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	const char *c;
+	char *end;
+
+	if (!*s)
+		return -EINVAL;
+	for (c = s; *c; c++)
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
+	if (s[0] == '0' && s[1])
+		return -EDOM;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Read NODE as a number in MIN..MAX for the key or list item PATH. WHAT names the value in
+ * messages ("a port"), USE says what to write instead. Items of port lists may be quoted, so
+ * that lists written by tools that quote everything still read; single values may not.
+ */
+static int sc_number(struct sc_parser *p, const yaml_node_t *node, const char *path,
+		     const char *what, const char *use, bool quoted_ok, unsigned long long min,
+		     unsigned long long max, unsigned long long *out)
+{
+	const char *s = sc_value(node);
+	unsigned long long v = 0;
+	int err;
+
+	if (!quoted_ok && !sc_is_plain(node)) {
+		sc_diag(p, node->start_mark, path, "\"%.64s\" is a string; write %s without quotes",
+			s, what);
+		return -EINVAL;
+	}
+	err = sc_parse_uint(s, max, &v);
+	if (!err && v < min)
+		err = -ERANGE;
+	if (err == -EINVAL && (s[0] == '-' || s[0] == '+') && !sc_parse_uint(s + 1, ~0ull, &v))
+		err = -ERANGE;
+	switch (err) {
+	case 0:
+		*out = v;
+		return 0;
+	case -EDOM:
+		sc_diag(p, node->start_mark, path, "%.64s has a leading zero (write %llu)", s,
+			strtoull(s, NULL, 10));
+		break;
+	case -ERANGE:
+		sc_diag(p, node->start_mark, path, "%.64s is not %s (use %s)", s, what, use);
+		break;
+	default:
+		sc_diag(p, node->start_mark, path, "\"%.64s\" is not %s (use %s)", s, what, use);
+		break;
+	}
+	return -EINVAL;
+}
+
+/* A no-value mapping is an empty section; any other key given no value is an error. */
+static bool sc_null(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	if (!sc_is_null(node))
+		return false;
+	if (key->type != T_MAP)
+		sc_bad(p, key, node, "no value (%s)", key->hint);
+	return true;
+}
+
+/*
+ * Paths are stored without repeated or trailing slashes, so that the default pin path derived
+ * from the cgroup path does not depend on how the path was spelt. "." and ".." are refused
+ * rather than resolved: resolving them needs the file system, and the parser does not touch it.
+ */
+static void sc_parse_path(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	char **field = (char **)((char *)p->cfg + key->off);
+	const char *s, *c, *end;
+	char *path, *w;
+	size_t len;
+
+	if (!sc_scalar(p, key, key->path, node, "an absolute path"))
+		return;
+	s = sc_value(node);
+	if (s[0] != '/') {
+		sc_bad(p, key, node, "\"%.64s\" is not an absolute path (start it with /)", s);
+		return;
+	}
+	path = malloc(strlen(s) + 1);
+	if (!path) {
+		p->err = -ENOMEM;
+		return;
+	}
+	w = path;
+	for (c = s; *c; c = end) {
+		while (*c == '/')
+			c++;
+		end = strchrnul(c, '/');
+		len = end - c;
+		if (!len)
+			break;
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) {
+			sc_bad(p, key, node,
+			       "\"%.64s\" has a . or .. component (write the path without them)",
+			       s);
+			free(path);
+			return;
+		}
+		*w++ = '/';
+		memcpy(w, c, len);
+		w += len;
+	}
+	*w = '\0';
+	if (w == path) {
+		sc_bad(p, key, node, "/ is the root directory (name a directory below it)");
+		free(path);
+		return;
+	}
+	free(*field);
+	*field = path;
+}
+
+static void sc_parse_id(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	uint32_t *field = (uint32_t *)((char *)p->cfg + key->off);
+	const char *what = key->id == K_UID ? "a uid" : "a gid";
+	unsigned long long v;
+
+	if (!sc_scalar(p, key, key->path, node, "a number"))
+		return;
+	if (sc_number(p, node, key->path, what, "0-4294967294", false, 0, SC_ID_MAX, &v)) {
+		p->seen[key->id].bad = true;
+		return;
+	}
+	*field = v;
+}
+
+static void sc_parse_port(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	uint16_t *field = (uint16_t *)((char *)p->cfg + key->off);
+	unsigned long long v;
+
+	if (!sc_scalar(p, key, key->path, node, "a port number"))
+		return;
+	if (sc_number(p, node, key->path, "a port", "1-65535", false, 1, 65535, &v)) {
+		p->seen[key->id].bad = true;
+		return;
+	}
+	*field = v;
+}
+
+/*
+ * YAML 1.2 booleans only. YAML 1.1 also read yes/no/on/off as booleans, and "country: no"
+ * became false; refusing them keeps the file meaning the same to every tool that reads it.
+ */
+static void sc_parse_bool(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	static const char *const yaml11[] = {"y", "n", "yes", "no", "on", "off"};
+	bool *field = (bool *)((char *)p->cfg + key->off);
+	const char *s;
+	size_t i;
+
+	if (!sc_scalar(p, key, key->path, node, "true or false"))
+		return;
+	s = sc_value(node);
+	if (!sc_is_plain(node)) {
+		sc_bad(p, key, node, "\"%.64s\" is a string (write true or false without quotes)",
+		       s);
+		return;
+	}
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+		*field = true;
+		return;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+		*field = false;
+		return;
+	}
+	for (i = 0; i < sizeof(yaml11) / sizeof(yaml11[0]); i++) {
+		if (!strcasecmp(s, yaml11[i])) {
+			sc_bad(p, key, node, "%s is a YAML 1.1 boolean (use true or false)", s);
+			return;
+		}
+	}
+	sc_bad(p, key, node, "%.64s is not a boolean (use true or false)", s);
+}
+
+/* A list value: a sequence of at most MAX items; a lone scalar gets a hint to bracket it. */
+static bool sc_list(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node,
+		    size_t max)
+{
+	size_t n;
+
+	if (node->type == YAML_SCALAR_NODE) {
+		/* A plain * would start an alias, so the hint for "*" keeps the quotes. */
+		if (!strcmp(sc_value(node), "*"))
+			sc_bad(p, key, node, "must be a list (write [\"*\"])");
+		else
+			sc_bad(p, key, node, "must be a list (write [%.64s])", sc_value(node));
+		return false;
+	}
+	if (node->type != YAML_SEQUENCE_NODE) {
+		sc_bad(p, key, node, "must be a list, not a mapping");
+		return false;
+	}
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	if (n > max) {
+		sc_bad(p, key, node, "%zu entries; a policy holds at most %zu", n, max);
+		return false;
+	}
+	return true;
+}
+
+static yaml_node_t *sc_item(struct sc_parser *p, const yaml_node_t *seq, size_t i)
+{
+	return yaml_document_get_node(p->doc, seq->data.sequence.items.start[i]);
+}
+
+/*
+ * Parse S as an address or a CIDR. A bare address is a host route (/32 or /128). Host bits
+ * below the prefix are refused rather than cleared: 10.0.0.1/8 is most likely a typo for
+ * 10.0.0.1/32 or 10.0.0.0/8, and guessing wrong would intercept the wrong traffic.
+ */
+static int sc_parse_cidr(const char *s, struct sc_cidr *c, char *msg, size_t size)
+{
+	char buf[INET6_ADDRSTRLEN + 8], net[INET6_ADDRSTRLEN];
+	const char *fam, *eg;
+	unsigned long long len;
+	uint8_t masked[16];
+	unsigned int i, max;
+	char *slash;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(msg, size, "\"%.64s\" is not an address or CIDR (write e.g. 10.0.0.0/8)",
+			 s);
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	c->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	max = c->family == AF_INET ? 32 : 128;
+	fam = c->family == AF_INET ? "IPv4" : "IPv6";
+	eg = c->family == AF_INET ? "10.0.0.0/8" : "fd00::/8";
+	if (inet_pton(c->family, buf, c->addr) != 1) {
+		snprintf(msg, size, "\"%s\" is not an %s address or CIDR (write e.g. %s)", s, fam,
+			 eg);
+		return -EINVAL;
+	}
+	len = max;
+	if (slash) {
+		switch (sc_parse_uint(slash + 1, max, &len)) {
+		case 0:
+			break;
+		case -ERANGE:
+			snprintf(msg, size, "prefix length %s is out of range for %s (use 0-%u)",
+				 slash + 1, fam, max);
+			return -EINVAL;
+		default:
+			snprintf(msg, size, "\"%s\" has a bad prefix length (use a number 0-%u)", s,
+				 max);
+			return -EINVAL;
+		}
+	}
+	c->prefixlen = len;
+	memcpy(masked, c->addr, sizeof(masked));
+	for (i = 0; i < 16; i++) {
+		if (i * 8 >= len)
+			masked[i] = 0;
+		else if (i * 8 + 8 > len)
+			masked[i] &= 0xff << (8 - (len - i * 8));
+	}
+	if (memcmp(masked, c->addr, sizeof(masked))) {
+		inet_ntop(c->family, masked, net, sizeof(net));
+		snprintf(msg, size, "\"%s\" has host bits set; did you mean %s/%llu?", s, net, len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	struct sc_cidr_set *field = (struct sc_cidr_set *)((char *)p->cfg + key->off);
+	size_t i, j, n, n_stars = 0, star = 0;
+	struct sc_cidr_set set = {0};
+	yaml_mark_t star_mark = {0};
+	char path[128], msg[192];
+	yaml_mark_t *marks;
+	yaml_node_t *item;
+	size_t *index;
+
+	if (!sc_list(p, key, node, SC_SLOT_CIDRS))
+		return;
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	/* Room for every item, or for the two entries "*" stands for. */
+	set.v = calloc(n + 2, sizeof(*set.v));
+	marks = calloc(n + 1, sizeof(*marks));
+	index = calloc(n + 1, sizeof(*index));
+	if (!set.v || !marks || !index) {
+		p->err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		item = sc_item(p, node, i);
+		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
+		if (!sc_scalar(p, key, path, item, "an address or CIDR string"))
+			continue;
+		if (!strcmp(sc_value(item), "*")) {
+			if (n_stars++)
+				sc_diag(p, item->start_mark, path,
+					"duplicate of [%zu] (line %zu); remove one", star,
+					star_mark.line + 1);
+			star = i;
+			star_mark = item->start_mark;
+			continue;
+		}
+		if (sc_parse_cidr(sc_value(item), &set.v[set.n], msg, sizeof(msg))) {
+			sc_diag(p, item->start_mark, path, "%s", msg);
+			continue;
+		}
+		for (j = 0; j < set.n; j++)
+			if (set.v[j].family == set.v[set.n].family &&
+			    set.v[j].prefixlen == set.v[set.n].prefixlen &&
+			    !memcmp(set.v[j].addr, set.v[set.n].addr, sizeof(set.v[j].addr)))
+				break;
+		if (j < set.n) {
+			sc_diag(p, item->start_mark, path,
+				"duplicate of [%zu] (line %zu); remove one", index[j],
+				marks[j].line + 1);
+			continue;
+		}
+		marks[set.n] = item->start_mark;
+		index[set.n] = i;
+		set.n++;
+	}
+	if (n_stars && n_stars < n) {
+		snprintf(path, sizeof(path), "%s[%zu]", key->path, star);
+		sc_diag(p, star_mark, path,
+			"\"*\" cannot be combined with other entries (use \"*\" alone)");
+	} else if (n_stars) {
+		/* "*" is every address of both families: 0.0.0.0/0 and ::/0. */
+		memset(set.v, 0, 2 * sizeof(*set.v));
+		set.v[0].family = AF_INET;
+		set.v[1].family = AF_INET6;
+		set.n = 2;
+	}
+	free(field->v);
+	*field = set;
+	set.v = NULL;
+out_free:
+	free(index);
+	free(marks);
+	free(set.v);
+}
+
+static int sc_cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	struct sc_port_set *field = (struct sc_port_set *)((char *)p->cfg + key->off);
+	struct sc_port_items *items = &p->items[key->id];
+	size_t i, j, n, n_stars = 0, star = 0;
+	unsigned long long port;
+	yaml_mark_t star_mark = {0};
+	struct sc_port_set set;
+	yaml_node_t *item;
+	char path[128];
+
+	if (!sc_list(p, key, node, SC_SLOT_PORTS))
+		return;
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	free(items->v);
+	items->n = 0;
+	items->v = calloc(n + 1, sizeof(*items->v));
+	if (!items->v) {
+		p->err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		item = sc_item(p, node, i);
+		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
+		if (!sc_scalar(p, key, path, item, "a port or \"*\""))
+			continue;
+		if (!strcmp(sc_value(item), "*")) {
+			if (n_stars++)
+				sc_diag(p, item->start_mark, path,
+					"duplicate of [%zu] (line %zu); remove one", star,
+					star_mark.line + 1);
+			star = i;
+			star_mark = item->start_mark;
+			continue;
+		}
+		if (sc_number(p, item, path, "a port", "1-65535, or \"*\" for all", true, 1, 65535,
+			      &port))
+			continue;
+		for (j = 0; j < items->n; j++)
+			if (items->v[j].port == port)
+				break;
+		if (j < items->n) {
+			sc_diag(p, item->start_mark, path,
+				"duplicate of [%zu] (line %zu); remove one", items->v[j].index,
+				items->v[j].mark.line + 1);
+			continue;
+		}
+		items->v[items->n].port = port;
+		items->v[items->n].index = i;
+		items->v[items->n].mark = item->start_mark;
+		items->n++;
+	}
+	if (n_stars && n_stars < n) {
+		snprintf(path, sizeof(path), "%s[%zu]", key->path, star);
+		sc_diag(p, star_mark, path,
+			"\"*\" cannot be combined with other entries (use \"*\" alone)");
+	}
+	set.all = n_stars && n_stars == n;
+	set.n = set.all ? 0 : items->n;
+	set.v = NULL;
+	if (set.n) {
+		set.v = calloc(set.n, sizeof(*set.v));
+		if (!set.v) {
+			p->err = -ENOMEM;
+			return;
+		}
+		for (i = 0; i < set.n; i++)
+			set.v[i] = items->v[i].port;
+		qsort(set.v, set.n, sizeof(*set.v), sc_cmp_u16);
+	}
+	free(field->v);
+	*field = set;
+}
+
+static void sc_parse_map(struct sc_parser *p, const struct sc_key *map, const yaml_node_t *node);
+
+static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	if (sc_null(p, key, node))
+		return;
+	switch (key->type) {
+	case T_MAP:
+		sc_parse_map(p, key, node);
+		break;
+	case T_PATH:
+		sc_parse_path(p, key, node);
+		break;
+	case T_ID:
+		sc_parse_id(p, key, node);
+		break;
+	case T_PORT:
+		sc_parse_port(p, key, node);
+		break;
+	case T_BOOL:
+		sc_parse_bool(p, key, node);
+		break;
+	case T_CIDRS:
+		sc_parse_cidrs(p, key, node);
+		break;
+	case T_PORTS:
+		sc_parse_ports(p, key, node);
+		break;
+	}
+}
+
+static const struct sc_key *sc_find_key(const struct sc_key *keys, const char *name,
+					const struct sc_key **near)
+{
+	*near = NULL;
+	for (; keys->name; keys++) {
+		if (!strcmp(keys->name, name))
+			return keys;
+		if (!strcasecmp(keys->name, name))
+			*near = keys;
+	}
+	return NULL;
+}
+
+static void sc_parse_map(struct sc_parser *p, const struct sc_key *map, const yaml_node_t *node)
+{
+	const struct sc_key *key, *near;
+	yaml_node_t *k, *v;
+	yaml_node_pair_t *pair;
+	char allowed[128], what[80], path[128];
+	struct sc_seen *seen;
+
+	sc_allowed(map->keys, allowed, sizeof(allowed));
+	if (node->type != YAML_MAPPING_NODE) {
+		sc_bad(p, map, node, "%smust be a mapping (keys: %s), not %s",
+		       map == &sc_root ? "the document " : "", allowed,
+		       sc_what(node, what, sizeof(what)));
+		return;
+	}
+	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(p->doc, pair->key);
+		v = yaml_document_get_node(p->doc, pair->value);
+		if (k->type != YAML_SCALAR_NODE || strlen(sc_value(k)) != k->data.scalar.length) {
+			sc_diag(p, k->start_mark, map->path,
+				"keys must be plain names (allowed: %s)", allowed);
+			continue;
+		}
+		key = sc_find_key(map->keys, sc_value(k), &near);
+		if (!key) {
+			snprintf(path, sizeof(path), "%s%s%.64s", map->path,
+				 map == &sc_root ? "" : ".", sc_value(k));
+			sc_diag(p, k->start_mark, path, "unknown key%s%s%s (allowed: %s)",
+				near ? "; did you mean " : "", near ? near->name : "",
+				near ? "?" : "", allowed);
+			continue;
+		}
+		seen = &p->seen[key->id];
+		if (seen->present) {
+			sc_diag(p, k->start_mark, key->path,
+				"duplicate key (first at line %zu); remove one",
+				seen->key_mark.line + 1);
+			continue;
+		}
+		seen->present = true;
+		seen->key_mark = k->start_mark;
+		seen->mark = v->start_mark;
+		sc_parse_value(p, key, v);
+	}
+}
+
+static int sc_config_defaults(struct sc_config *cfg, const char *name)
+{
+	cfg->path = strdup(name);
+	cfg->outbound.include_ranges.v = calloc(2, sizeof(struct sc_cidr));
+	if (!cfg->path || !cfg->outbound.include_ranges.v)
+		return -ENOMEM;
+	cfg->proxy.uid = 1337;
+	cfg->proxy.outbound_port = 15001;
+	cfg->proxy.inbound_port = 15006;
+	cfg->proxy.fail_open = true;
+	cfg->outbound.include_ranges.n = 2;
+	cfg->outbound.include_ranges.v[0].family = AF_INET;
+	cfg->outbound.include_ranges.v[1].family = AF_INET6;
+	cfg->outbound.include_ports.all = true;
+	cfg->inbound.include_ports.all = true;
+	cfg->acceleration = true;
+	return 0;
+}
+
+/*
+ * The default pin path names the pod by its cgroup: the path without its leading slash, each
+ * slash turned into an underscore, so that pods in different cgroups never share pins.
+ */
+static int sc_default_pin_path(struct sc_config *cfg)
+{
+	char *c;
+
+	if (asprintf(&cfg->pin_path, "%s/%s", SC_PIN_ROOT, cfg->cgroup + 1) < 0) {
+		cfg->pin_path = NULL;
+		return -ENOMEM;
+	}
+	for (c = cfg->pin_path + strlen(SC_PIN_ROOT) + 1; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return 0;
+}
+
+/* Fill in what depends on which keys were given, once the whole document has been read. */
+static void sc_config_finish(struct sc_parser *p)
+{
+	struct sc_config *cfg = p->cfg;
+
+	if (!p->seen[K_CGROUP].present)
+		sc_diag(p, p->seen[K_ROOT].mark, "cgroup",
+			"required key missing (set the absolute path of the pod's cgroup v2 "
+			"directory, e.g. /sys/fs/cgroup/pods/web)");
+	if (!p->seen[K_PIN_PATH].present && cfg->cgroup && sc_default_pin_path(cfg))
+		p->err = -ENOMEM;
+	cfg->proxy.has_gid = p->seen[K_GID].present && !p->seen[K_GID].bad;
+	/* outbound.includePorts: [] means every port, as "*" does. */
+	if (!cfg->outbound.include_ports.n)
+		cfg->outbound.include_ports.all = true;
+}
+
+/* Report each item of the EXCLUDE list that is also in the INCLUDE list of the same direction. */
+static void sc_validate_overlap(struct sc_parser *p, enum sc_key_id inc_id, const char *inc_path,
+				enum sc_key_id exc_id, const char *exc_path)
+{
+	const struct sc_port_items *inc = &p->items[inc_id], *exc = &p->items[exc_id];
+	char path[128];
+	size_t i, j;
+
+	for (i = 0; i < exc->n; i++) {
+		for (j = 0; j < inc->n; j++)
+			if (inc->v[j].port == exc->v[i].port)
+				break;
+		if (j == inc->n)
+			continue;
+		snprintf(path, sizeof(path), "%s[%zu]", exc_path, exc->v[i].index);
+		sc_diag(p, exc->v[i].mark, path,
+			"port %u is also in %s[%zu] (line %zu); remove it from one of the lists",
+			exc->v[i].port, inc_path, inc->v[j].index, inc->v[j].mark.line + 1);
+	}
+}
+
+static size_t sc_port_entries(const struct sc_port_set *s)
+{
+	return s->all ? 0 : s->n;
+}
+
+/*
+ * Checks between values, on the parsed struct. A value that was rejected has kept its default,
+ * so checks that involve it are skipped rather than reported against a value nobody wrote.
+ */
+static void sc_config_validate(struct sc_parser *p)
+{
+	struct sc_config *cfg = p->cfg;
+	struct sc_seen *out = &p->seen[K_OUTBOUND_PORT], *in = &p->seen[K_INBOUND_PORT];
+	size_t n;
+
+	if (!out->bad && !in->bad && cfg->proxy.outbound_port == cfg->proxy.inbound_port) {
+		if (in->present)
+			sc_diag(p, in->mark, "proxy.inboundPort",
+				"%u is also proxy.outboundPort; use two different ports",
+				cfg->proxy.inbound_port);
+		else
+			sc_diag(p, out->mark, "proxy.outboundPort",
+				"%u is also proxy.inboundPort; use two different ports",
+				cfg->proxy.outbound_port);
+	}
+
+	if (!cfg->outbound.include_ports.all)
+		sc_validate_overlap(p, K_OUT_INCLUDE_PORTS, "outbound.includePorts",
+				    K_OUT_EXCLUDE_PORTS, "outbound.excludePorts");
+	if (!cfg->inbound.include_ports.all)
+		sc_validate_overlap(p, K_IN_INCLUDE_PORTS, "inbound.includePorts",
+				    K_IN_EXCLUDE_PORTS, "inbound.excludePorts");
+
+	/* Each list is capped on its own while parsing; the slot holds all of them together. */
+	n = sc_port_entries(&cfg->outbound.include_ports) +
+	    sc_port_entries(&cfg->outbound.exclude_ports) +
+	    sc_port_entries(&cfg->inbound.include_ports) +
+	    sc_port_entries(&cfg->inbound.exclude_ports);
+	if (n > SC_SLOT_PORTS)
+		sc_diag(p, p->seen[K_ROOT].mark, "",
+			"%zu ports in the port lists together; a policy holds at most %u", n,
+			SC_SLOT_PORTS);
+	n = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
+	if (n > SC_SLOT_CIDRS)
+		sc_diag(p, p->seen[K_ROOT].mark, "",
+			"%zu CIDRs in the range lists together; a policy holds at most %u", n,
+			SC_SLOT_CIDRS);
+}
+
+static bool sc_diag_before(const struct sc_diag *a, const struct sc_diag *b)
+{
+	return a->line < b->line || (a->line == b->line && a->col < b->col);
+}
+
+/*
+ * Put the diagnostics from V[0] on in file order, which is the order a user fixes them in; the
+ * passes find them in another (a list's "*" is judged after its last item, cross-checks come
+ * last). The sort is stable, so two problems at one node keep the order they were found in.
+ */
+static void sc_diags_sort(struct sc_diag *v, size_t n)
+{
+	struct sc_diag d;
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		d = v[i];
+		for (j = i; j > 0 && sc_diag_before(&d, &v[j - 1]); j--)
+			v[j] = v[j - 1];
+		v[j] = d;
+	}
+}
+
+static void sc_syntax_error(struct sc_parser *p, const yaml_parser_t *parser)
+{
+	if (parser->error == YAML_MEMORY_ERROR) {
+		p->err = -ENOMEM;
+		return;
+	}
+	/* The reader fails on bad encodings, before it has counted lines. */
+	if (parser->error == YAML_READER_ERROR) {
+		p->errors++;
+		sc_diags_add(p->diags, p->file, 0, 0, "",
+			     "not valid UTF-8 or UTF-16: %s at byte %zu", parser->problem,
+			     parser->problem_offset);
+		return;
+	}
+	if (parser->context)
+		sc_diag(p, parser->problem_mark, "",
+			"YAML syntax error: %s (%s at line %zu, column %zu)", parser->problem,
+			parser->context, parser->context_mark.line + 1,
+			parser->context_mark.column + 1);
+	else
+		sc_diag(p, parser->problem_mark, "", "YAML syntax error: %s", parser->problem);
+}
+
+/* A config file holds one document; a second one would be silently ignored otherwise. */
+static void sc_check_single_document(struct sc_parser *p, yaml_parser_t *parser)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &next)) {
+		sc_syntax_error(p, parser);
+		return;
+	}
+	root = yaml_document_get_root_node(&next);
+	if (root)
+		sc_diag(p, next.start_mark, "",
+			"a second YAML document; a config file holds one (remove this ---)");
+	yaml_document_delete(&next);
+}
+
+int sc_config_parse_string(const char *name, const char *text, size_t len, struct sc_config *cfg,
+			   struct sc_diags *diags)
+{
+	struct sc_diags scratch = {0};
+	struct sc_parser p = {0};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	size_t i, first;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	p.file = name ? name : "<string>";
+	p.cfg = cfg;
+	p.doc = &doc;
+	p.diags = diags ? diags : &scratch;
+	first = p.diags->n;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		sc_syntax_error(&p, &parser);
+		goto out_parser;
+	}
+	err = sc_config_defaults(cfg, p.file);
+	if (err) {
+		p.err = err;
+		goto out_doc;
+	}
+	/* An empty file, or one holding only comments, has no root node: it is an empty mapping. */
+	root = yaml_document_get_root_node(&doc);
+	p.seen[K_ROOT].present = true;
+	p.seen[K_ROOT].mark = root ? root->start_mark : doc.start_mark;
+	if (root)
+		sc_parse_value(&p, &sc_root, root);
+	if (!p.seen[K_ROOT].bad) {
+		sc_config_finish(&p);
+		sc_config_validate(&p);
+	}
+	sc_check_single_document(&p, &parser);
+
+out_doc:
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	for (i = 0; i < K__MAX; i++)
+		free(p.items[i].v);
+	sc_diags_sort(p.diags->v + first, p.diags->n - first);
+	sc_diags_free(&scratch);
+	err = p.err ? p.err : p.errors ? -EINVAL : 0;
+	if (err)
+		sc_config_free(cfg);
+	return err;
+}
+
+int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *diags)
+{
+	struct sc_diags scratch = {0};
+	size_t len = 0, n;
+	char *text;
+	FILE *f;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!diags)
+		diags = &scratch;
+	/* One byte more than the limit tells a file at the limit from a larger one. */
+	text = malloc(SC_MAX_FILE_SIZE + 1);
+	if (!text)
+		return -ENOMEM;
+	f = fopen(file, "re");
+	if (!f) {
+		err = -errno;
+		sc_diags_add(diags, file, 0, 0, "", "cannot open: %s", strerror(-err));
+		goto out_free;
+	}
+	errno = 0;
+	while ((n = fread(text + len, 1, SC_MAX_FILE_SIZE + 1 - len, f)) > 0)
+		len += n;
+	if (ferror(f)) {
+		err = errno ? -errno : -EIO;
+		sc_diags_add(diags, file, 0, 0, "", "cannot read: %s", strerror(-err));
+		goto out_close;
+	}
+	if (len > SC_MAX_FILE_SIZE) {
+		err = -EFBIG;
+		sc_diags_add(diags, file, 0, 0, "",
+			     "larger than %d bytes; is this the config file?", SC_MAX_FILE_SIZE);
+		goto out_close;
+	}
+	err = sc_config_parse_string(file, text, len, cfg, diags);
+
+out_close:
+	fclose(f);
+out_free:
+	free(text);
+	sc_diags_free(&scratch);
+	return err;
+}
+
+void sc_config_free(struct sc_config *cfg)
+{
+	free(cfg->path);
+	free(cfg->cgroup);
+	free(cfg->pin_path);
+	free(cfg->outbound.include_ranges.v);
+	free(cfg->outbound.exclude_ranges.v);
+	free(cfg->outbound.include_ports.v);
+	free(cfg->outbound.exclude_ports.v);
+	free(cfg->inbound.include_ports.v);
+	free(cfg->inbound.exclude_ports.v);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void sc_diags_free(struct sc_diags *diags)
+{
+	size_t i;
+
+	for (i = 0; i < diags->n; i++) {
+		free(diags->v[i].file);
+		free(diags->v[i].key);
+		free(diags->v[i].msg);
+	}
+	free(diags->v);
+	memset(diags, 0, sizeof(*diags));
+}
+
+/* Parts that are not known (no line, no key) are left out rather than printed as 0 or "". */
+void sc_diags_print(const struct sc_diags *diags, FILE *out)
+{
+	const struct sc_diag *d;
+	size_t i;
+
+	for (i = 0; i < diags->n; i++) {
+		d = &diags->v[i];
+		if (d->line)
+			fprintf(out, "%s:%d:%d: ", d->file, d->line, d->col);
+		else
+			fprintf(out, "%s: ", d->file);
+		if (d->key[0])
+			fprintf(out, "%s: ", d->key);
+		fprintf(out, "%s\n", d->msg);
+	}
+}

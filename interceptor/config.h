@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pod policy as a plain struct. Parsing (libyaml events -> struct sc_config) and validation
+ * know nothing of libbpf; policy.c turns a validated config into map entries.
+ */
+#ifndef SC_CONFIG_H
+#define SC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct sc_cidr {
+	int family;	   /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network order; IPv4 in the first 4 bytes; host bits cleared */
+	uint8_t prefixlen; /* 0-32 or 0-128 */
+};
+
+struct sc_cidr_set {
+	size_t n;
+	struct sc_cidr *v;
+};
+
+/* "*" sets all; otherwise the listed ports (1-65535), sorted, no duplicates. */
+struct sc_port_set {
+	bool all;
+	size_t n;
+	uint16_t *v;
+};
+
+struct sc_config {
+	char *path;	/* file it was read from ("<string>" for sc_config_parse_string) */
+	char *cgroup;	/* required: absolute path of a cgroup v2 directory */
+	char *pin_path; /* default: SC_PIN_ROOT "/" + cgroup without its leading '/', '/' -> '_' */
+	struct {
+		uint32_t uid;	/* default 1337 */
+		uint32_t gid;	/* default: none */
+		bool has_gid;
+		uint16_t outbound_port; /* default 15001 */
+		uint16_t inbound_port;	/* default 15006 */
+		bool fail_open;		/* default true */
+	} proxy;
+	struct {
+		struct sc_cidr_set include_ranges; /* default ["*"] = 0.0.0.0/0 and ::/0 */
+		struct sc_cidr_set exclude_ranges; /* default [] */
+		struct sc_port_set include_ports;  /* default all; [] parses as "*" here */
+		struct sc_port_set exclude_ports;  /* default [] */
+	} outbound;
+	struct {
+		struct sc_port_set include_ports; /* default ["*"] */
+		struct sc_port_set exclude_ports; /* default [] */
+	} inbound;
+	bool acceleration; /* default true */
+};
+
+#define SC_PIN_ROOT "/sys/fs/bpf/sidecap"
+
+/* One error: FILE:LINE:COL: key: message. line/col are 1-based; 0 when unknown. */
+struct sc_diag {
+	char *file;
+	int line;
+	int col;
+	char *key; /* dotted path, e.g. "proxy.outboundPort", "outbound.excludeIPRanges[2]" */
+	char *msg; /* says what is wrong and how to fix it */
+};
+
+struct sc_diags {
+	size_t n;
+	struct sc_diag *v;
+};
+
+/*
+ * Read, parse and validate FILE. Returns 0 with *cfg filled, or -EINVAL with every problem found
+ * appended to diags (syntax, unknown key, wrong type, bad value), or another -errno when the file
+ * cannot be read (also reported in diags). On error *cfg is left zeroed.
+ */
+int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *diags);
+
+/* The same for text in memory; NAME stands for the file name in diagnostics. */
+int sc_config_parse_string(const char *name, const char *text, size_t len, struct sc_config *cfg,
+			   struct sc_diags *diags);
+
+void sc_config_free(struct sc_config *cfg);
+void sc_diags_free(struct sc_diags *diags);
+
+/* Print each diagnostic as "FILE:LINE:COL: key: message\n". */
+void sc_diags_print(const struct sc_diags *diags, FILE *out);
+
+#endif /* SC_CONFIG_H */

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "policy.h"
+
+static void sc_add_ports(struct sc_compiled *c, __u32 slot, __u32 kind,
+			 const struct sc_port_set *set)
+{
+	size_t i;
+
+	if (set->all)
+		return;
+	for (i = 0; i < set->n; i++)
+		c->ports[c->n_ports++] = sc_port_key(slot, kind, set->v[i]);
+}
+
+static void sc_add_cidrs(struct sc_compiled *c, __u32 slot, __u32 kind4, __u32 kind6,
+			 const struct sc_cidr_set *set)
+{
+	struct sc_cidr_key *key;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		key = &c->cidrs[c->n_cidrs++];
+		/* The trie compares whole keys: stray bytes in the padding would split entries. */
+		memset(key, 0, sizeof(*key));
+		key->prefixlen = SC_CIDR_PREFIX_BASE + set->v[i].prefixlen;
+		key->slot = slot;
+		key->kind = set->v[i].family == AF_INET ? kind4 : kind6;
+		memcpy(key->addr, set->v[i].addr, sizeof(key->addr));
+	}
+}
+
+static size_t sc_port_count(const struct sc_port_set *set)
+{
+	return set->all ? 0 : set->n;
+}
+
+int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
+		      struct sc_compiled *out)
+{
+	struct sc_policy *pol = &out->policy;
+	size_t n_ports, n_cidrs;
+
+	memset(out, 0, sizeof(*out));
+	if (slot >= SC_POLICY_SLOTS)
+		return -EINVAL;
+	n_ports = sc_port_count(&cfg->outbound.include_ports) +
+		  sc_port_count(&cfg->outbound.exclude_ports) +
+		  sc_port_count(&cfg->inbound.include_ports) +
+		  sc_port_count(&cfg->inbound.exclude_ports);
+	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
+	if (n_ports > SC_MAX_PORTS / SC_POLICY_SLOTS || n_cidrs > SC_MAX_CIDRS / SC_POLICY_SLOTS)
+		return -E2BIG;
+	/* One spare element each, so that an empty set is not a NULL that reads as a failure. */
+	out->ports = calloc(n_ports + 1, sizeof(*out->ports));
+	out->cidrs = calloc(n_cidrs + 1, sizeof(*out->cidrs));
+	if (!out->ports || !out->cidrs)
+		goto out_nomem;
+
+	memset(pol, 0, sizeof(*pol));
+	pol->proxy_uid = cfg->proxy.uid;
+	pol->proxy_gid = cfg->proxy.has_gid ? cfg->proxy.gid : SC_ID_NONE;
+	pol->outbound_port = cfg->proxy.outbound_port;
+	pol->inbound_port = cfg->proxy.inbound_port;
+	pol->flags = SC_F_VALID;
+	if (cfg->acceleration)
+		pol->flags |= SC_F_ACCEL;
+	if (cfg->proxy.fail_open)
+		pol->flags |= SC_F_FAIL_OPEN;
+	/* Outbound, an empty include list means every port; inbound, it means none. */
+	if (cfg->outbound.include_ports.all || !cfg->outbound.include_ports.n)
+		pol->flags |= SC_F_OUT_ALL_PORTS;
+	if (cfg->inbound.include_ports.all)
+		pol->flags |= SC_F_IN_ALL_PORTS;
+	pol->msg_unanswered_limit = SC_DEFAULT_UNANSWERED_LIMIT;
+	pol->generation = generation;
+
+	sc_add_ports(out, slot, SC_PORT_OUT_INCLUDE, &cfg->outbound.include_ports);
+	sc_add_ports(out, slot, SC_PORT_OUT_EXCLUDE, &cfg->outbound.exclude_ports);
+	sc_add_ports(out, slot, SC_PORT_IN_INCLUDE, &cfg->inbound.include_ports);
+	sc_add_ports(out, slot, SC_PORT_IN_EXCLUDE, &cfg->inbound.exclude_ports);
+	sc_add_cidrs(out, slot, SC_CIDR_OUT_INCLUDE4, SC_CIDR_OUT_INCLUDE6,
+		     &cfg->outbound.include_ranges);
+	sc_add_cidrs(out, slot, SC_CIDR_OUT_EXCLUDE4, SC_CIDR_OUT_EXCLUDE6,
+		     &cfg->outbound.exclude_ranges);
+	return 0;
+
+out_nomem:
+	sc_compiled_free(out);
+	return -ENOMEM;
+}
+
+void sc_compiled_free(struct sc_compiled *c)
+{
+	free(c->ports);
+	free(c->cidrs);
+	memset(c, 0, sizeof(*c));
+}
