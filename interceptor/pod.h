@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One pod's kernel state: the BPF object loaded with its maps pinned under <pinPath>/maps, its
+ * programs attached with bpf_links pinned under <pinPath>/links. Pins outlive the daemon, so a
+ * crash or restart never interrupts interception, and the next `run` adopts them.
+ */
+#ifndef SC_POD_H
+#define SC_POD_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include "config.h"
+
+enum sc_link {
+	SC_LINK_CONNECT4,
+	SC_LINK_CONNECT6,
+	SC_LINK_GETPEERNAME4,
+	SC_LINK_GETPEERNAME6,
+	SC_LINK_SOCKOPS,
+	SC_LINK_GETSOCKOPT,
+	SC_LINK_SK_MSG,
+	SC_LINK__MAX,
+};
+
+extern const char *const sc_link_names[SC_LINK__MAX];
+
+struct sidecap_bpf;
+
+struct sc_pod {
+	struct sidecap_bpf *skel;
+	char pin_path[PATH_MAX];
+	int cgroup_fd;
+	int link_fd[SC_LINK__MAX];
+	int adopted; /* links found pinned and updated to the new programs */
+};
+
+struct sc_pod_opts {
+	bool allow_root_cgroup;
+};
+
+/* Check the target, load (reusing pinned maps), attach or adopt, pin. 0 or -errno; on error
+ * nothing new stays attached or pinned, and what was pinned before is left as it was. */
+int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc_pod_opts *opts);
+
+/* Write CFG into the inactive policy slot, then make it live. */
+int sc_pod_apply(struct sc_pod *pod, const struct sc_config *cfg);
+
+/* Close our file descriptors; pins (and so interception) stay. */
+void sc_pod_close(struct sc_pod *pod);
+
+/*
+ * Remove everything pinned under PIN_PATH, whether or not a daemon holds it: detach the
+ * interception programs first, stop sk_msg redirection, give accelerated connections up to
+ * DRAIN_MS to close, then detach sk_msg and unpin the maps. 0 or -errno.
+ */
+int sc_pins_remove(const char *pin_path, int drain_ms);
+
+/* Path helpers: <pin>/maps/<name>, <pin>/links/<name>. */
+int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);
+int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name);
+
+/* The cgroup2 mount point, or NULL. */
+const char *sc_cgroup2_mount(void);
+
+#endif /* SC_POD_H */
