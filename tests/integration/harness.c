@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "harness.h"
+#include "sidecap.h"
+
+struct tpod P;
+
+static const char *cgroup2_mount(void)
+{
+	static char mnt[PATH_MAX];
+	char dev[256], dir[PATH_MAX], type[64];
+	FILE *f = fopen("/proc/mounts", "re");
+
+	if (!f)
+		return NULL;
+	mnt[0] = '\0';
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(mnt, sizeof(mnt), "%s", dir);
+			break;
+		}
+	fclose(f);
+	return mnt[0] ? mnt : NULL;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Kernel tests must run in CI (REQUIRE_BPF=1) and fail there when they cannot. */
+static void require(bool ok, const char *what)
+{
+	const char *req = getenv("REQUIRE_BPF");
+
+	if (ok)
+		return;
+	if (req && !strcmp(req, "1"))
+		cr_assert_fail("cannot run kernel tests: %s (REQUIRE_BPF=1)", what);
+	cr_skip_test("cannot run kernel tests: %s (set REQUIRE_BPF=1 to fail instead)", what);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+void tpod_setup(void)
+{
+	const char *cg = cgroup2_mount();
+	int pid = getpid();
+
+	require(geteuid() == 0, "not root");
+	require(cg != NULL, "no cgroup2 mount");
+	require(access(T_BUILD "/interceptor", X_OK) == 0, "build/interceptor not built");
+
+	memset(&P, 0, sizeof(P));
+	snprintf(P.id, sizeof(P.id), "t%d", pid);
+	snprintf(P.dir, sizeof(P.dir), T_ROOT "/%s", P.id);
+	snprintf(P.ns, sizeof(P.ns), "sct-%d-pod", pid);
+	snprintf(P.rns, sizeof(P.rns), "sct-%d-rem", pid);
+	snprintf(P.cgroup, sizeof(P.cgroup), "%s/sidecap-test/%s", cg, P.id);
+	snprintf(P.bpffs, sizeof(P.bpffs), "%s/bpf", P.dir);
+	snprintf(P.pin_path, sizeof(P.pin_path), "%s/pod", P.bpffs);
+	snprintf(P.config, sizeof(P.config), "%s/mesh.yaml", P.dir);
+
+	mkdir(T_ROOT, 0755);
+	cr_assert_eq(mkdir(P.dir, 0755), 0, "mkdir %s: %s", P.dir, strerror(errno));
+	P.up = true;
+	/* proxy-stub drops to uid 1337 before it writes its ready file. */
+	cr_assert_eq(sh("mkdir -m 1777 %s/run", P.dir), 0);
+	cr_assert_eq(sh("ip netns add %s && ip netns add %s", P.ns, P.rns), 0);
+	cr_assert_eq(sh("ip -n %s link set lo up && ip -n %s link set lo up", P.ns, P.rns), 0);
+	cr_assert_eq(sh("ip link add scp%d netns %s type veth peer name scr%d netns %s", pid, P.ns,
+			pid, P.rns),
+		     0);
+	cr_assert_eq(sh("ip -n %s addr add " T_POD_ADDR4 "/24 dev scp%d && "
+			"ip -n %s addr add " T_POD_ADDR6 "/64 dev scp%d nodad && "
+			"ip -n %s link set scp%d up",
+			P.ns, pid, P.ns, pid, P.ns, pid),
+		     0);
+	cr_assert_eq(sh("ip -n %s addr add " T_REMOTE_ADDR4 "/24 dev scr%d && "
+			"ip -n %s addr add " T_REMOTE_ADDR6 "/64 dev scr%d nodad && "
+			"ip -n %s link set scr%d up",
+			P.rns, pid, P.rns, pid, P.rns, pid),
+		     0);
+	{
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%s/sidecap-test", cg);
+		mkdir(parent, 0755);
+	}
+	cr_assert(mkdir(P.cgroup, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", P.cgroup,
+		  strerror(errno));
+	cr_assert_eq(mkdir(P.bpffs, 0700), 0);
+	cr_assert_eq(mount("bpf", P.bpffs, "bpf", 0, "mode=0700"), 0, "mount bpffs: %s",
+		     strerror(errno));
+	tpod_write_config("");
+}
+
+int tpod_kill(pid_t pid, int sig)
+{
+	int st = 0, i;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig ? sig : SIGKILL);
+	for (i = 0; i < 500; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+void tpod_teardown(void)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (!P.up)
+		return;
+	if (P.daemon > 0)
+		tpod_kill(P.daemon, SIGTERM);
+	for (i = P.npids - 1; i >= 0; i--)
+		if (P.pids[i] > 0 && P.pids[i] != P.daemon && kill(P.pids[i], 0) == 0)
+			tpod_kill(P.pids[i], SIGKILL);
+	/* Anything else a test left in the pod's cgroup. */
+	snprintf(path, sizeof(path), "%s/cgroup.kill", P.cgroup);
+	if (access(path, F_OK) == 0) {
+		write_file(path, "1");
+		for (i = 0; i < 100 && rmdir(P.cgroup) && errno == EBUSY; i++)
+			usleep(20000);
+	}
+	/* The parent is shared by concurrent tests: the last one out removes it. */
+	snprintf(path, sizeof(path), "%s", P.cgroup);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	umount2(P.bpffs, MNT_DETACH);
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", P.ns, P.rns);
+	sh("rm -rf %s", P.dir);
+	P.up = false;
+}
+
+void tpod_write_config(const char *extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "cgroup: %s\npinPath: %s\n%s", P.cgroup, P.pin_path, extra);
+	write_file(P.config, text);
+}
+
+static void enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		perror(path);
+		_exit(127);
+	}
+	close(fd);
+}
+
+pid_t tpod_spawn(int flags, const char *log, char *const argv[])
+{
+	char path[PATH_MAX], buf[32];
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (flags & T_CGROUP) {
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", P.cgroup);
+			fd = open(path, O_WRONLY);
+			snprintf(buf, sizeof(buf), "%d", getpid());
+			if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
+				perror(path);
+				_exit(127);
+			}
+			close(fd);
+		}
+		if (flags & T_POD)
+			enter_netns(P.ns);
+		else if (flags & T_REMOTE)
+			enter_netns(P.rns);
+		if (log) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				_exit(127);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (flags & T_UID_PROXY) {
+			if (setgroups(0, NULL) || setgid(1337) || setuid(1337))
+				_exit(127);
+		}
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	if (P.npids < T_MAX_PIDS)
+		P.pids[P.npids++] = pid;
+	snprintf(path, sizeof(path), "%s/pids", P.dir);
+	{
+		FILE *f = fopen(path, "ae");
+
+		if (f) {
+			fprintf(f, "%d\n", pid);
+			fclose(f);
+		}
+	}
+	return pid;
+}
+
+static char *slurp(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return out;
+	n = fread(out, 1, outlen - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return out;
+}
+
+int tpod_run(int flags, char *out, size_t outlen, int timeout_ms, char *const argv[])
+{
+	static int seq;
+	char log[PATH_MAX];
+	pid_t pid;
+	int st, waited;
+
+	snprintf(log, sizeof(log), "%s/run-%d.out", P.dir, seq++);
+	pid = tpod_spawn(flags, log, argv);
+	for (waited = 0; waited < timeout_ms; waited += 5) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			slurp(log, out, outlen);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(5000);
+	}
+	tpod_kill(pid, SIGKILL);
+	slurp(log, out, outlen);
+	return -1;
+}
+
+bool tpod_wait_file(const char *file, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (access(file, F_OK) == 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void assert_ready(pid_t pid, const char *ready, const char *log, const char *what)
+{
+	char text[4096];
+	int st;
+
+	if (tpod_wait_file(ready, 10000))
+		return;
+	if (waitpid(pid, &st, WNOHANG) == pid)
+		cr_assert_fail("%s exited before it was ready:\n%s", what, slurp(log, text, sizeof(text)));
+	cr_assert_fail("%s not ready after 10 s:\n%s", what, slurp(log, text, sizeof(text)));
+}
+
+pid_t tpod_start_daemon(void)
+{
+	char ready[PATH_MAX], log[PATH_MAX];
+	char *argv[] = { T_BUILD "/interceptor", "run", "--config", P.config, "--ready-file",
+			 ready, NULL };
+
+	snprintf(ready, sizeof(ready), "%s/daemon.ready", P.dir);
+	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
+	unlink(ready);
+	P.daemon = tpod_spawn(0, log, argv);
+	assert_ready(P.daemon, ready, log, "interceptor run");
+	return P.daemon;
+}
+
+pid_t tpod_start_proxy(void)
+{
+	char ready[PATH_MAX], log[PATH_MAX];
+	char *argv[] = { T_BUILD "/proxy-stub", "--user", "1337", "--log", "--ready-file", ready,
+			 NULL };
+
+	snprintf(ready, sizeof(ready), "%s/run/proxy.ready", P.dir);
+	snprintf(log, sizeof(log), "%s/proxy.log", P.dir);
+	unlink(ready);
+	P.proxy = tpod_spawn(T_POD | T_CGROUP, log, argv);
+	assert_ready(P.proxy, ready, log, "proxy-stub");
+	return P.proxy;
+}
+
+pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[])
+{
+	static int seq;
+	char ready[PATH_MAX], log[PATH_MAX];
+	char *argv[32] = { T_BUILD "/tcptool", "server", (char *)addr, (char *)port,
+			   "--ready-file", ready, "--report" };
+	int n = 7;
+	pid_t pid;
+
+	while (extra && *extra && n < 30)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	snprintf(ready, sizeof(ready), "%s/run/server-%d.ready", P.dir, seq);
+	snprintf(log, sizeof(log), "%s/server-%d.log", P.dir, seq++);
+	pid = tpod_spawn(flags, log, argv);
+	assert_ready(pid, ready, log, "tcptool server");
+	return pid;
+}
+
+static int open_pinned(const char *map)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/maps/%s", P.pin_path, map);
+	return bpf_obj_get(path);
+}
+
+uint64_t tpod_counter(int counter)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = open_pinned(SC_MAP_STATS), cpu;
+	__u64 vals[ncpu > 0 ? ncpu : 1], sum = 0;
+	__u32 key = counter;
+
+	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", P.pin_path);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, vals), 0);
+	close(fd);
+	for (cpu = 0; cpu < ncpu; cpu++)
+		sum += vals[cpu];
+	return sum;
+}
+
+long tpod_map_entries(const char *map)
+{
+	char key[128], next[128];
+	int fd = open_pinned(map);
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	void *prev = NULL;
+	long n = 0;
+
+	cr_assert_geq(fd, 0, "%s not pinned under %s", map, P.pin_path);
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	cr_assert_leq(info.key_size, sizeof(key));
+	while (bpf_map_get_next_key(fd, prev, next) == 0 && n < 10000000) {
+		memcpy(key, next, info.key_size);
+		prev = key;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+const char *kv(const char *line, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = line;
+
+	while (p && *p) {
+		if ((p == line || p[-1] == ' ') && !strncmp(p, key, klen) && p[klen] == '=') {
+			const char *v = p + klen + 1;
+			size_t n = strcspn(v, " \n");
+
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, v, n);
+			buf[n] = '\0';
+			return buf;
+		}
+		p = strpbrk(p + 1, " ");
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+const char *line_with(const char *text, const char *prefix, char *buf, size_t len)
+{
+	const char *p = text;
+	size_t plen = strlen(prefix);
+
+	while (p && *p) {
+		if (!strncmp(p, prefix, plen)) {
+			size_t n = strcspn(p, "\n");
+
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return buf;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+int file_count(const char *path, const char *needle)
+{
+	char line[4096];
+	FILE *f = fopen(path, "re");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+char *t_client(int flags, char *out, const char *addr, const char *port, ...)
+{
+	char *argv[32] = { T_BUILD "/tcptool", "client", (char *)addr, (char *)port };
+	static char text[64 * 1024];
+	const char *a;
+	va_list ap;
+	int n = 4, rc;
+
+	va_start(ap, port);
+	while ((a = va_arg(ap, const char *)) && n < 30)
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = tpod_run(flags, text, sizeof(text), 150000, argv);
+	cr_assert_eq(rc, 0, "tcptool client %s %s exited %d:\n%s", addr, port, rc, text);
+	if (!line_with(text, "conn ", out, 1024))
+		cr_assert_not_null(line_with(text, "summary ", out, 1024), "no result in:\n%s",
+				   text);
+	return out;
+}
+
+void t_assert_intact(const char *line, const char *bytes)
+{
+	char a[128], b[128];
+
+	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
+	cr_assert_str_eq(kv(line, "sent", a, sizeof(a)), bytes, "%s", line);
+	cr_assert_str_eq(kv(line, "recv", b, sizeof(b)), bytes, "%s", line);
+	cr_assert_str_eq(kv(line, "sha_out", a, sizeof(a)), kv(line, "sha_in", b, sizeof(b)),
+			 "echoed bytes differ: %s", line);
+}
+
+int t_proxy_lines(const char *needle)
+{
+	char log[PATH_MAX];
+
+	snprintf(log, sizeof(log), "%s/proxy.log", P.dir);
+	return file_count(log, needle);
+}
+
+void t_wait_proxy_lines(const char *needle, int n)
+{
+	int i;
+
+	for (i = 0; i < 500 && t_proxy_lines(needle) < n; i++)
+		usleep(10000);
+	cr_assert_eq(t_proxy_lines(needle), n, "proxy-stub log lines with '%s'", needle);
+}

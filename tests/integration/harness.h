@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Integration test harness. Each test gets its own pod: a network namespace with lo and a veth
+ * to a second namespace (the "remote" host, 10.99.0.2 and fd00:99::2), a child cgroup, a private
+ * bpffs for the pins (unmounting it frees whatever a crashed test left pinned), and a directory
+ * for the config and the logs. Processes are started by PID into the pod's namespace and cgroup
+ * with setns() + cgroup.procs, and ended by PID.
+ */
+#ifndef SC_HARNESS_H
+#define SC_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <criterion/criterion.h>
+
+#define T_ROOT "/run/sidecap-test"
+#define T_POD_ADDR4 "10.99.0.1"
+#define T_REMOTE_ADDR4 "10.99.0.2"
+#define T_POD_ADDR6 "fd00:99::1"
+#define T_REMOTE_ADDR6 "fd00:99::2"
+#define T_MAX_PIDS 32
+
+/* Where a spawned process runs. */
+enum {
+	T_POD = 1 << 0,	    /* the pod's network namespace */
+	T_REMOTE = 1 << 1,  /* the remote host's network namespace */
+	T_CGROUP = 1 << 2,  /* the pod's cgroup (intercepted) */
+	T_UID_PROXY = 1 << 3, /* uid and gid 1337 */
+};
+
+struct tpod {
+	char id[32];
+	char dir[PATH_MAX];
+	char ns[64];
+	char rns[64];
+	char cgroup[PATH_MAX];
+	char bpffs[PATH_MAX];
+	char pin_path[PATH_MAX];
+	char config[PATH_MAX];
+	pid_t daemon;
+	pid_t proxy;
+	pid_t pids[T_MAX_PIDS];
+	int npids;
+	bool up;
+};
+
+extern struct tpod P;
+
+/* Criterion .init/.fini: build and tear down P. Fails (REQUIRE_BPF=1) or skips otherwise when
+ * the machine cannot run kernel tests. */
+void tpod_setup(void);
+void tpod_teardown(void);
+
+/* Write P.config: cgroup and pinPath of P, then EXTRA (YAML, may be ""). */
+void tpod_write_config(const char *extra);
+
+/* Start ARGV where FLAGS say, stdout+stderr to LOG (a file under P.dir, or NULL). */
+pid_t tpod_spawn(int flags, const char *log, char *const argv[]);
+
+/* Run ARGV to completion (at most TIMEOUT_MS); its stdout in OUT. Returns the exit status, or -1
+ * on timeout (the process is killed). */
+int tpod_run(int flags, char *out, size_t outlen, int timeout_ms, char *const argv[]);
+
+/* Wait for FILE to exist (ready files), at most TIMEOUT_MS. */
+bool tpod_wait_file(const char *file, int timeout_ms);
+
+/* Kill one process we started, and reap it. SIG 0 means SIGKILL. Returns its wait status. */
+int tpod_kill(pid_t pid, int sig);
+
+/* The interceptor daemon on P.config, waited for until attached. */
+pid_t tpod_start_daemon(void);
+/* proxy-stub as uid 1337 in the pod (outbound 127.0.0.1:15001 and [::1]:15001, --log). */
+pid_t tpod_start_proxy(void);
+/* tcptool server in the remote namespace (or the pod with T_POD|T_CGROUP) with extra args. */
+pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[]);
+
+/* Sum of a counter over CPUs, read from the pinned sc_stats. */
+uint64_t tpod_counter(int counter);
+/* Number of keys in a pinned map. */
+long tpod_map_entries(const char *map);
+
+/* Value of KEY in a "k=v k=v" line, copied into BUF; NULL when absent. */
+const char *kv(const char *line, const char *key, char *buf, size_t len);
+/* The first line of TEXT starting with PREFIX, copied into BUF. */
+const char *line_with(const char *text, const char *prefix, char *buf, size_t len);
+/* Count of lines in file PATH containing NEEDLE. */
+int file_count(const char *path, const char *needle);
+
+#define T_BUILD "build"
+
+/* Run `tcptool client ADDR PORT ...` (arguments up to a NULL) where FLAGS say; it must exit 0.
+ * Its "conn" or "summary" line goes to OUT (1024 bytes). */
+char *t_client(int flags, char *out, const char *addr, const char *port, ...);
+/* The client's line says every byte sent came back unchanged. */
+void t_assert_intact(const char *line, const char *bytes);
+/* Lines of proxy-stub's log containing NEEDLE; waiting until there are N. */
+int t_proxy_lines(const char *needle);
+void t_wait_proxy_lines(const char *needle, int n);
+
+#endif /* SC_HARNESS_H */

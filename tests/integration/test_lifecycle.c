@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The daemon's life cycle: state freed with the sockets, crash, adoption, cleanup, bad input. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+#include "sidecap.h"
+
+TestSuite(lifecycle, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
+
+static const char *const echo[] = { "--mode", "echo", NULL };
+
+/* Programs attached to the pod's cgroup, as bpftool lists them (0 when none). */
+static int attached_programs(void)
+{
+	char cmd[PATH_MAX + 64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "bpftool cgroup show %s 2>/dev/null", P.cgroup);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "sc_"))
+			n++;
+	pclose(f);
+	return n;
+}
+
+static void wait_entries_zero(const char *map)
+{
+	int i;
+
+	for (i = 0; i < 300 && tpod_map_entries(map) > 0; i++)
+		usleep(10000);
+	cr_assert_eq(tpod_map_entries(map), 0, "%s keeps entries of closed connections", map);
+}
+
+Test(lifecycle, twenty_thousand_short_connections_leave_no_entry_behind)
+{
+	char line[1024], v[64];
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--repeat", "20000", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "20000", "%s", line);
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 20000);
+	cr_assert_eq(tpod_counter(SC_C_sockops_handover_claimed), 20000);
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 40000);
+	t_wait_proxy_lines("result=ok", 20000);
+	wait_entries_zero(SC_MAP_SOCKHASH);
+	wait_entries_zero(SC_MAP_FLOWS);
+	wait_entries_zero(SC_MAP_HANDOVER);
+}
+
+Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adopts)
+{
+	char *held[] = { T_BUILD "/tcptool", "client", T_REMOTE_ADDR4, "8080", "--hold-ms", "1500",
+			 "--send", "4M", NULL };
+	char line[1024], text[4096], log[PATH_MAX];
+	pid_t old, client;
+	int st;
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	snprintf(log, sizeof(log), "%s/held.out", P.dir);
+	client = tpod_spawn(T_POD | T_CGROUP, log, held);
+	usleep(300000);
+
+	old = P.daemon;
+	st = tpod_kill(old, SIGKILL);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	P.daemon = 0;
+
+	/* The connection opened before the crash finishes intact. */
+	cr_assert_eq(waitpid(client, &st, 0), client);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	{
+		FILE *f = fopen(log, "re");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		text[n] = '\0';
+		if (f)
+			fclose(f);
+	}
+	t_assert_intact(line_with(text, "conn ", line, sizeof(line)), "4194304");
+
+	/* New connections are still intercepted with no daemon. */
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 2);
+
+	/* A new run adopts the pins: same maps (counters go on), links updated in place. */
+	tpod_start_daemon();
+	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
+	cr_assert_eq(file_count(log, "adopted the pinned links"), 1);
+	cr_assert_eq(attached_programs(), 6);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 3);
+	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 3);
+}
+
+Test(lifecycle, cleanup_after_kill9_leaves_nothing_attached_or_pinned)
+{
+	char *cleanup[] = { T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL };
+	char out[4096], line[1024];
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	tpod_kill(P.daemon, SIGKILL);
+	P.daemon = 0;
+	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, cleanup), 0, "%s", out);
+	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
+	/* The app now goes direct. */
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(t_proxy_lines("conn "), 0);
+}
+
+Test(lifecycle, sigterm_detaches_and_removes_pins)
+{
+	int st;
+
+	tpod_start_daemon();
+	cr_assert_eq(attached_programs(), 6);
+	st = tpod_kill(P.daemon, SIGTERM);
+	P.daemon = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
+}
+
+/*
+ * The refusal is tested inside a cgroup namespace whose root is the test's own cgroup, with
+ * cgroup2 mounted afresh in a private mount namespace: the daemon sees the test cgroup as the
+ * root of the hierarchy. Were the check broken, the programs would land on the test cgroup,
+ * never on the machine's real root cgroup.
+ */
+static int run_in_cgroupns(const char *args, char *out, size_t len)
+{
+	char script[4096];
+	const char *mnt = strrchr(P.cgroup, '/');
+	char cg2[PATH_MAX];
+	char *argv[] = { "/usr/bin/unshare", "--mount", "--cgroup", "--propagation", "private",
+			 "/bin/sh", "-c", script, NULL };
+
+	snprintf(cg2, sizeof(cg2), "%.*s", (int)(mnt - P.cgroup), P.cgroup);
+	*strrchr(cg2, '/') = '\0'; /* strip /sidecap-test */
+	snprintf(script, sizeof(script),
+		 "umount -l %s && mount -t cgroup2 none %s && "
+		 "printf 'cgroup: %s\\npinPath: %s\\n' > %s/root.yaml && "
+		 "exec " T_BUILD "/interceptor run --config %s/root.yaml --ready-file %s/root.ready %s",
+		 cg2, cg2, cg2, P.pin_path, P.dir, P.dir, P.dir, args);
+	return tpod_run(T_CGROUP, out, len, 3000, argv);
+}
+
+Test(lifecycle, root_cgroup_is_refused_with_a_clear_error)
+{
+	char out[4096];
+	int rc = run_in_cgroupns("", out, sizeof(out));
+
+	cr_assert_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_assert_not_null(strstr(out, "is the root cgroup"), "%s", out);
+	cr_assert_not_null(strstr(out, "--allow-root-cgroup"), "%s", out);
+	cr_assert_eq(attached_programs(), 0);
+}
+
+Test(lifecycle, missing_cgroup_is_a_clear_error_and_attaches_nothing)
+{
+	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char out[4096], extra[PATH_MAX + 64];
+
+	snprintf(extra, sizeof(extra), "cgroup: %s/nope\npinPath: %s\n", P.cgroup, P.pin_path);
+	{
+		FILE *f = fopen(P.config, "we");
+
+		fputs(extra, f);
+		fclose(f);
+	}
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "/nope: No such file or directory"), "%s", out);
+	cr_assert_not_null(strstr(out, "mkdir"), "%s", out);
+	cr_assert_eq(access(P.pin_path, F_OK), -1);
+}
+
+Test(lifecycle, bad_config_is_refused_naming_file_line_and_key)
+{
+	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char *validate[] = { T_BUILD "/interceptor", "validate", P.config, NULL };
+	char out[4096], want[PATH_MAX + 128];
+
+	tpod_write_config("proxy:\n  outboundPort: 70000\n");
+	snprintf(want, sizeof(want), "%s:4:17: proxy.outboundPort: 70000 is not a port", P.config);
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, validate), 1, "%s", out);
+	cr_assert_not_null(strstr(out, want), "want '%s' in:\n%s", want, out);
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, want), "%s", out);
+	cr_assert_eq(attached_programs(), 0);
+}
+
+Test(lifecycle, sighup_with_a_bad_file_keeps_the_running_policy)
+{
+	char line[1024], log[PATH_MAX];
+	int i;
+
+	tpod_write_config("outbound:\n  excludePorts: [8080]\n");
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	tpod_write_config("outbound:\n  excludePorts: [808O]\n");
+	kill(P.daemon, SIGHUP);
+	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
+	for (i = 0; i < 200 && !file_count(log, "running policy stays"); i++)
+		usleep(10000);
+	cr_assert_eq(file_count(log, "running policy stays"), 1);
+	cr_assert_eq(kill(P.daemon, 0), 0, "daemon died on a bad file");
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_skip_excluded_port), 1);
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0);
+}
