@@ -109,7 +109,6 @@ int sc_cmd_run(int argc, char **argv)
 		{"keep", no_argument, NULL, 'k'},
 		{"allow-root-cgroup", no_argument, NULL, 'R'},
 		{"ready-file", required_argument, NULL, 'r'},
-		{"drain-ms", required_argument, NULL, 'd'},
 		{"verbose", no_argument, NULL, 'v'},
 		{0},
 	};
@@ -117,7 +116,7 @@ int sc_cmd_run(int argc, char **argv)
 	struct sc_config cfg = {0};
 	const char *ready = NULL;
 	struct sc_daemon d = {0};
-	int drain_ms = 2000, c, err;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:v", opts, NULL)) != -1) {
 		switch (c) {
@@ -132,9 +131,6 @@ int sc_cmd_run(int argc, char **argv)
 			break;
 		case 'r':
 			ready = optarg;
-			break;
-		case 'd':
-			drain_ms = atoi(optarg);
 			break;
 		case 'v':
 			sc_log_set_level(SC_LOG_DEBUG);
@@ -172,7 +168,7 @@ int sc_cmd_run(int argc, char **argv)
 
 	sc_pod_close(&d.pod);
 	if (!d.keep) {
-		err = sc_pins_remove(cfg.pin_path, drain_ms);
+		err = sc_pins_remove(cfg.pin_path);
 		if (err)
 			pr_warn("removing %s: %s\n", cfg.pin_path, strerror(-err));
 		else
@@ -187,18 +183,15 @@ int sc_cmd_cleanup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
-		{"drain-ms", required_argument, NULL, 'd'},
 		{0},
 	};
 	struct sc_config cfg = {0};
 	const char *file = NULL;
-	int drain_ms = 0, c, err;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
-		else if (c == 'd')
-			drain_ms = atoi(optarg);
 		else
 			return 2;
 	}
@@ -208,7 +201,7 @@ int sc_cmd_cleanup(int argc, char **argv)
 	}
 	if (sc_check_privileges() || sc_load_config(file, &cfg))
 		return 1;
-	err = sc_pins_remove(cfg.pin_path, drain_ms);
+	err = sc_pins_remove(cfg.pin_path);
 	if (err)
 		pr_warn("cleanup %s: %s\n", cfg.pin_path, strerror(-err));
 	else

@@ -35,7 +35,7 @@ static void usage(FILE *out)
 		     "[--ready-file FILE] [-v]\n"
 		     "       interceptor validate FILE\n"
 		     "       interceptor check\n"
-		     "       interceptor cleanup --config FILE [--drain-ms MS]\n"
+		     "       interceptor cleanup --config FILE\n"
 		     "       interceptor status --config FILE\n");
 }
 

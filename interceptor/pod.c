@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
@@ -499,88 +498,26 @@ static int sc_unpin_link(const char *pin_path, enum sc_link l)
 	return err;
 }
 
-static long sc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Turn acceleration off in both slots: every sk_msg send from now on takes the TCP path. */
-static void sc_stop_acceleration(const char *pin_path)
-{
-	char path[PATH_MAX];
-	struct sc_policy p;
-	__u32 slot;
-	int fd;
-
-	if (sc_pin_map_path(path, sizeof(path), pin_path, SC_MAP_POLICY))
-		return;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	for (slot = 0; slot < SC_POLICY_SLOTS; slot++) {
-		if (bpf_map_lookup_elem(fd, &slot, &p))
-			continue;
-		p.flags &= ~SC_F_ACCEL;
-		bpf_map_update_elem(fd, &slot, &p, BPF_ANY);
-	}
-	close(fd);
-}
-
-static int sc_count_sockets(int fd)
-{
-	struct sc_tuple k, next;
-	void *prev = NULL;
-	int n = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
-}
-
-int sc_pins_remove(const char *pin_path, int drain_ms)
+int sc_pins_remove(const char *pin_path)
 {
 	static const char *const maps[] = {SC_MAP_POLICY,   SC_MAP_STATE,    SC_MAP_PORTS,
 					   SC_MAP_CIDRS,    SC_MAP_STATS,    SC_MAP_ORIGDST,
 					   SC_MAP_HANDOVER, SC_MAP_SOCKHASH, SC_MAP_FLOWS};
 	char path[PATH_MAX];
-	int l, err = 0, e, fd;
+	int l, err = 0, e;
 	size_t i;
 
-	/* New connections go direct from here on; running ones keep their path. */
+	/*
+	 * New connections go direct from here on. Open accelerated connections are not touched:
+	 * each of their sockets holds its psock, the psock holds the sk_msg program, the program
+	 * holds the sockhash, so the map and the path live on, unpinned, until the last of them
+	 * closes. Nothing queued on them is lost.
+	 */
 	for (l = 0; l < SC_LINK__MAX; l++) {
-		if (l == SC_LINK_SK_MSG)
-			continue;
 		e = sc_unpin_link(pin_path, l);
 		if (e && !err)
 			err = e;
 	}
-	/*
-	 * Removing a socket from the sockhash frees what its psock still queues, so stop
-	 * redirecting first and give readers time to drain what sk_msg already delivered.
-	 */
-	sc_stop_acceleration(pin_path);
-	if (!sc_pin_map_path(path, sizeof(path), pin_path, SC_MAP_SOCKHASH) &&
-	    (fd = bpf_obj_get(path)) >= 0) {
-		long deadline = sc_now_ms() + drain_ms;
-		int n;
-
-		while ((n = sc_count_sockets(fd)) > 0 && sc_now_ms() < deadline)
-			usleep(20000);
-		if (n > 0)
-			pr_info("%d accelerated sockets still open after %d ms; they go on over "
-				"TCP\n",
-				n, drain_ms);
-		close(fd);
-	}
-	e = sc_unpin_link(pin_path, SC_LINK_SK_MSG);
-	if (e && !err)
-		err = e;
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		if (sc_pin_map_path(path, sizeof(path), pin_path, maps[i]))
 			continue;

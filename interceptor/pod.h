@@ -49,11 +49,11 @@ int sc_pod_apply(struct sc_pod *pod, const struct sc_config *cfg);
 void sc_pod_close(struct sc_pod *pod);
 
 /*
- * Remove everything pinned under PIN_PATH, whether or not a daemon holds it: detach the
- * interception programs first, stop sk_msg redirection, give accelerated connections up to
- * DRAIN_MS to close, then detach sk_msg and unpin the maps. 0 or -errno.
+ * Remove everything pinned under PIN_PATH, whether or not a daemon holds it: detach every link,
+ * then unpin the maps. Open accelerated connections keep their path until they close. 0 or
+ * -errno.
  */
-int sc_pins_remove(const char *pin_path, int drain_ms);
+int sc_pins_remove(const char *pin_path);
 
 /* Path helpers: <pin>/maps/<name>, <pin>/links/<name>. */
 int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);

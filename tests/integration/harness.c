@@ -378,6 +378,19 @@ uint64_t tpod_counter(int counter)
 	return sum;
 }
 
+uint32_t tpod_map_id(const char *map)
+{
+	int fd = open_pinned(map);
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	cr_assert_geq(fd, 0, "%s not pinned under %s", map, P.pin_path);
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
 long tpod_map_entries(const char *map)
 {
 	char key[128], next[128];
@@ -507,4 +520,26 @@ void t_wait_proxy_lines(const char *needle, int n)
 	for (i = 0; i < 500 && t_proxy_lines(needle) < n; i++)
 		usleep(10000);
 	cr_assert_eq(t_proxy_lines(needle), n, "proxy-stub log lines with '%s'", needle);
+}
+
+const char *t_server_report(int n, char *buf, size_t len, int timeout_ms)
+{
+	char path[PATH_MAX], line[1024];
+	FILE *f;
+	int waited;
+
+	snprintf(path, sizeof(path), "%s/server-%d.log", P.dir, n);
+	buf[0] = '\0';
+	for (waited = 0; waited < timeout_ms && !buf[0]; waited += 10) {
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "conn ", 5))
+				snprintf(buf, len, "%s", line);
+		if (f)
+			fclose(f);
+		if (!buf[0])
+			usleep(10000);
+	}
+	cr_assert(buf[0], "no report from server %d after %d ms", n, timeout_ms);
+	return buf;
 }

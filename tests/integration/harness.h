@@ -78,6 +78,8 @@ pid_t tpod_start_server(int flags, const char *addr, const char *port, const cha
 
 /* Sum of a counter over CPUs, read from the pinned sc_stats. */
 uint64_t tpod_counter(int counter);
+/* Kernel id of a pinned map. */
+uint32_t tpod_map_id(const char *map);
 /* Number of keys in a pinned map. */
 long tpod_map_entries(const char *map);
 
@@ -95,6 +97,8 @@ int file_count(const char *path, const char *needle);
 char *t_client(int flags, char *out, const char *addr, const char *port, ...);
 /* The client's line says every byte sent came back unchanged. */
 void t_assert_intact(const char *line, const char *bytes);
+/* The report line of the N-th server started, waiting up to TIMEOUT_MS for it. */
+const char *t_server_report(int n, char *buf, size_t len, int timeout_ms);
 /* Lines of proxy-stub's log containing NEEDLE; waiting until there are N. */
 int t_proxy_lines(const char *needle);
 void t_wait_proxy_lines(const char *needle, int n);

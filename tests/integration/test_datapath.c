@@ -12,29 +12,6 @@ TestSuite(datapath, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
 
 static const char *const echo[] = { "--mode", "echo", NULL };
 
-/* The last report line of the server whose log is server-N.log. */
-static const char *server_report(int n, char *buf, size_t len)
-{
-	char path[PATH_MAX], line[1024];
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "%s/server-%d.log", P.dir, n);
-	buf[0] = '\0';
-	for (i = 0; i < 500 && !buf[0]; i++) {
-		f = fopen(path, "re");
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "conn ", 5))
-				snprintf(buf, len, "%s", line);
-		if (f)
-			fclose(f);
-		if (!buf[0])
-			usleep(10000);
-	}
-	cr_assert(buf[0], "no report from server %d", n);
-	return buf;
-}
-
 static unsigned long long num(const char *line, const char *key)
 {
 	char v[64];
@@ -70,7 +47,7 @@ Test(datapath, slow_remote_reader_gets_every_byte_and_sender_sees_no_error)
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", slow);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--send", "32M", NULL);
 	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
-	server_report(0, rep, sizeof(rep));
+	t_server_report(0, rep, sizeof(rep), 5000);
 	cr_assert_eq(num(rep, "in"), 32u << 20, "%s", rep);
 	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
 	/* The proxy stopped reading while its upstream was full: the app's direction left
@@ -93,7 +70,7 @@ Test(datapath, unthrottled_sender_to_slow_local_reader_is_paced_like_tcp)
 	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", slow);
 	t_client(T_POD | T_CGROUP, line, "127.0.0.1", "7070", "--send", "64M", NULL);
 	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
-	server_report(0, rep, sizeof(rep));
+	t_server_report(0, rep, sizeof(rep), 5000);
 	cr_assert_eq(num(rep, "in"), 64u << 20, "%s", rep);
 	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
 	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 1);
@@ -133,7 +110,7 @@ Test(datapath, half_close_in_each_direction_through_proxy)
 	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
 	cr_assert_eq(num(line, "sent"), 1u << 20);
 	cr_assert_eq(num(line, "recv"), 2u << 20);
-	server_report(0, rep, sizeof(rep));
+	t_server_report(0, rep, sizeof(rep), 5000);
 	cr_assert_eq(num(rep, "in"), 1u << 20, "%s", rep);
 	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
 	cr_assert_str_eq(kv(rep, "sha_out", a, sizeof(a)), kv(line, "sha_in", b, sizeof(b)));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 
 #include "harness.h"
 #include "sidecap.h"
@@ -228,4 +229,43 @@ Test(lifecycle, sighup_with_a_bad_file_keeps_the_running_policy)
 	t_assert_intact(line, "64");
 	cr_assert_eq(tpod_counter(SC_C_connect_skip_excluded_port), 1);
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0);
+}
+
+/*
+ * Bytes that sk_msg queued on a reader that has not read them yet survive the removal of the
+ * pins: each socket's psock holds the sk_msg program, which holds the sockhash, so the map
+ * outlives its pin until the last accelerated socket closes, and then goes away.
+ */
+Test(lifecycle, cleanup_while_bytes_wait_unread_loses_nothing)
+{
+	static const char *const sleepy[] = { "--mode", "sink", "--slow-read-us", "1500000",
+					      "--chunk", "131072", NULL };
+	char *cleanup[] = { T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL };
+	char *send[] = { T_BUILD "/tcptool", "client", "127.0.0.1", "7070", "--send", "512K", NULL };
+	char out[4096], rep[1024], a[128];
+	int i, fd = -1;
+	__u32 id;
+
+	tpod_start_daemon();
+	tpod_kill(P.daemon, SIGKILL);
+	P.daemon = 0;
+	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", sleepy);
+	/* The client writes 512 KiB at once: 128 KiB are read, the rest waits in the psock queue;
+	 * the client is ended after a second, its bytes still unread. */
+	cr_assert_eq(tpod_run(T_POD | T_CGROUP, out, sizeof(out), 1000, send), -1,
+		     "the client should still be waiting for the reader: %s", out);
+	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 0);
+	cr_assert_geq(tpod_counter(SC_C_msg_redirect_bytes), 512 << 10);
+	id = tpod_map_id(SC_MAP_SOCKHASH);
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, cleanup), 0, "%s", out);
+	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
+
+	t_server_report(0, rep, sizeof(rep), 15000);
+	cr_assert_str_eq(kv(rep, "in", a, sizeof(a)), "524288", "%s", rep);
+	/* Both sockets closed: the unpinned sockhash is freed, nothing of the pod stays. */
+	for (i = 0; i < 200 && (fd = bpf_map_get_fd_by_id(id)) >= 0; i++) {
+		close(fd);
+		usleep(10000);
+	}
+	cr_assert_lt(fd, 0, "sc_sockhash (id %u) outlived its last socket", id);
 }
