@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 
@@ -268,4 +269,32 @@ Test(lifecycle, cleanup_while_bytes_wait_unread_loses_nothing)
 		usleep(10000);
 	}
 	cr_assert_lt(fd, 0, "sc_sockhash (id %u) outlived its last socket", id);
+}
+
+Test(lifecycle, unprivileged_run_says_what_it_needs)
+{
+	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char out[4096];
+
+	chmod(P.dir, 0755);
+	chmod(P.config, 0644);
+	cr_assert_eq(tpod_run(T_UID_PROXY, out, sizeof(out), 10000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN"),
+			   "%s", out);
+	cr_assert_eq(attached_programs(), 0);
+}
+
+Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
+{
+	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char out[4096], yaml[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(yaml, sizeof(yaml), "cgroup: %s\npinPath: %s/plain/pod\n", P.cgroup, P.dir);
+	f = fopen(P.config, "we");
+	fputs(yaml, f);
+	fclose(f);
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "is not a bpffs; mount one (mount -t bpf bpf"), "%s", out);
+	cr_assert_eq(attached_programs(), 0);
 }
