@@ -82,7 +82,7 @@ int sc_connect4(struct bpf_sock_addr *ctx)
 	struct sc_origdst dst = {
 		.family = AF_INET,
 		.port = (__u16)ctx->user_port,
-		.addr = { ctx->user_ip4 },
+		.addr = {ctx->user_ip4},
 	};
 	__u16 port = sc_outbound(ctx, &dst);
 
@@ -99,7 +99,7 @@ int sc_connect6(struct bpf_sock_addr *ctx)
 	struct sc_origdst dst = {
 		.port = (__u16)ctx->user_port,
 	};
-	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+	__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
 	bool mapped = sc_v6_is_v4mapped(a);
 	__u16 port;
 

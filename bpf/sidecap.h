@@ -16,11 +16,11 @@
 #define SC_ID_NONE 0xffffffffu /* proxy.gid not configured */
 
 /* struct sc_policy.flags */
-#define SC_F_VALID (1u << 0)	     /* the slot holds a complete policy */
-#define SC_F_ACCEL (1u << 1)	     /* sockhash + sk_msg acceleration on */
+#define SC_F_VALID	   (1u << 0) /* the slot holds a complete policy */
+#define SC_F_ACCEL	   (1u << 1) /* sockhash + sk_msg acceleration on */
 #define SC_F_OUT_ALL_PORTS (1u << 2) /* outbound.includePorts is "*" or empty */
-#define SC_F_IN_ALL_PORTS (1u << 3)  /* inbound.includePorts is "*" */
-#define SC_F_FAIL_OPEN (1u << 4)     /* proxy.failOpen */
+#define SC_F_IN_ALL_PORTS  (1u << 3) /* inbound.includePorts is "*" */
+#define SC_F_FAIL_OPEN	   (1u << 4) /* proxy.failOpen */
 
 /* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
 struct sc_policy {
@@ -122,34 +122,34 @@ struct sc_flow {
 _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
 
 /* Counters: per-CPU array sc_stats, one __u64 per reason. Names are the metric labels. */
-#define SC_COUNTERS(X)                       \
-	X(connect_redirect)                  \
-	X(connect_skip_not_tcp)              \
-	X(connect_skip_proxy_uid)            \
-	X(connect_skip_proxy_gid)            \
-	X(connect_skip_loopback)             \
-	X(connect_skip_proxy_port)           \
-	X(connect_skip_excluded_port)        \
-	X(connect_skip_port_not_included)    \
-	X(connect_skip_excluded_cidr)        \
-	X(connect_skip_cidr_not_included)    \
-	X(errors__no_policy)                 \
-	X(errors__origdst_storage)           \
-	X(sockops_handover_stored)           \
-	X(sockops_handover_claimed)          \
-	X(errors__handover_full)             \
-	X(sockops_sockhash_insert)           \
-	X(errors__sockhash_insert)           \
-	X(errors__flow_full)                 \
-	X(msg_redirect)                      \
-	X(msg_redirect_bytes)                \
-	X(msg_pass)                          \
-	X(msg_pass_bytes)                    \
-	X(msg_pass_no_flow)                  \
-	X(msg_demote_unanswered)             \
-	X(msg_demote_peer_missing)           \
-	X(sockopt_original_dst)              \
-	X(sockopt_original_dst_unknown)      \
+#define SC_COUNTERS(X)                    \
+	X(connect_redirect)               \
+	X(connect_skip_not_tcp)           \
+	X(connect_skip_proxy_uid)         \
+	X(connect_skip_proxy_gid)         \
+	X(connect_skip_loopback)          \
+	X(connect_skip_proxy_port)        \
+	X(connect_skip_excluded_port)     \
+	X(connect_skip_port_not_included) \
+	X(connect_skip_excluded_cidr)     \
+	X(connect_skip_cidr_not_included) \
+	X(errors__no_policy)              \
+	X(errors__origdst_storage)        \
+	X(sockops_handover_stored)        \
+	X(sockops_handover_claimed)       \
+	X(errors__handover_full)          \
+	X(sockops_sockhash_insert)        \
+	X(errors__sockhash_insert)        \
+	X(errors__flow_full)              \
+	X(msg_redirect)                   \
+	X(msg_redirect_bytes)             \
+	X(msg_pass)                       \
+	X(msg_pass_bytes)                 \
+	X(msg_pass_no_flow)               \
+	X(msg_demote_unanswered)          \
+	X(msg_demote_peer_missing)        \
+	X(sockopt_original_dst)           \
+	X(sockopt_original_dst_unknown)   \
 	X(getpeername_rewrite)
 
 #define SC_COUNTER_ENUM(name) SC_C_##name,
@@ -157,27 +157,27 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #undef SC_COUNTER_ENUM
 
 /* Map names (<= 15 characters) double as pin names under <pinPath>/maps/. */
-#define SC_MAP_POLICY "sc_policy"
-#define SC_MAP_STATE "sc_state"
-#define SC_MAP_PORTS "sc_ports"
-#define SC_MAP_CIDRS "sc_cidrs"
-#define SC_MAP_STATS "sc_stats"
-#define SC_MAP_ORIGDST "sc_origdst"
+#define SC_MAP_POLICY	"sc_policy"
+#define SC_MAP_STATE	"sc_state"
+#define SC_MAP_PORTS	"sc_ports"
+#define SC_MAP_CIDRS	"sc_cidrs"
+#define SC_MAP_STATS	"sc_stats"
+#define SC_MAP_ORIGDST	"sc_origdst"
 #define SC_MAP_HANDOVER "sc_handover"
 #define SC_MAP_SOCKHASH "sc_sockhash"
-#define SC_MAP_FLOWS "sc_flows"
+#define SC_MAP_FLOWS	"sc_flows"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
-#define SC_MAX_PORTS 4096
-#define SC_MAX_CIDRS 4096
-#define SC_MAX_SOCKETS 65536
-#define SC_MAX_FLOWS 65536
+#define SC_MAX_PORTS	4096
+#define SC_MAX_CIDRS	4096
+#define SC_MAX_SOCKETS	65536
+#define SC_MAX_FLOWS	65536
 #define SC_MAX_HANDOVER 65536
 
 #define SC_DEFAULT_UNANSWERED_LIMIT (1u << 20)
 
 /* Not in every libc's headers. */
-#define SC_SO_ORIGINAL_DST 80
+#define SC_SO_ORIGINAL_DST	80
 #define SC_IP6T_SO_ORIGINAL_DST 80
 
 #endif /* SIDECAP_H */

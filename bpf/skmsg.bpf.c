@@ -23,10 +23,9 @@
 
 static __always_inline void sc_msg_tuple(struct sk_msg_md *msg, struct sc_tuple *t)
 {
-	__u32 l6[4] = { msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2],
-			msg->local_ip6[3] };
-	__u32 r6[4] = { msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
-			msg->remote_ip6[3] };
+	__u32 l6[4] = {msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2], msg->local_ip6[3]};
+	__u32 r6[4] = {msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
+		       msg->remote_ip6[3]};
 
 	t->netns = bpf_get_netns_cookie(msg);
 	t->lport = msg->local_port;
@@ -68,7 +67,8 @@ int sc_sk_msg(struct sk_msg_md *msg)
 	}
 	sc_tuple_swap(&peer, &self);
 	if (bpf_msg_redirect_hash(msg, &sc_sockhash, &peer, BPF_F_INGRESS) != SK_PASS) {
-		/* The peer is not in the sockhash (outside the pod's cgroup, or the insert failed). */
+		/* The peer is not in the sockhash (outside the pod's cgroup, or the insert failed).
+		 */
 		flow->demoted[side & 1] = 1;
 		sc_count(SC_C_msg_demote_peer_missing);
 		goto pass;

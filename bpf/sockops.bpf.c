@@ -15,10 +15,10 @@
 
 static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct sc_tuple *t)
 {
-	__u32 l6[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
-			skops->local_ip6[3] };
-	__u32 r6[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
-			skops->remote_ip6[3] };
+	__u32 l6[4] = {skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
+		       skops->local_ip6[3]};
+	__u32 r6[4] = {skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
+		       skops->remote_ip6[3]};
 
 	t->netns = bpf_get_netns_cookie(skops);
 	t->lport = skops->local_port;

@@ -6,8 +6,17 @@
  * This program runs after the kernel has answered every getsockopt() of every socket in the
  * cgroup. Anything but the two options it answers, or a socket it knows nothing of, is returned
  * exactly as the kernel answered it: optval, optlen and the error stay untouched.
+ *
+ * For a redirected socket it answers as nf_conntrack's getorigdst() does: the same bytes, EINVAL
+ * for a buffer shorter than the address, ENOENT for a query of the other family. One difference:
+ * conntrack leaves a longer optlen as the caller passed it; here optlen is set to the address
+ * size, because when the kernel's own answer failed the program's buffer starts zeroed, and a
+ * longer optlen would copy those zeroes over the caller's bytes past the address.
  */
 #include "lib/common.h"
+
+#define EINVAL 22
+#define ENOENT 2
 
 /* struct sockaddr_in / sockaddr_in6 as the kernel lays them out. */
 struct sc_sockaddr_in {
@@ -46,9 +55,14 @@ int sc_getsockopt(struct bpf_sockopt *ctx)
 	if (ctx->level == SOL_IP) {
 		struct sc_sockaddr_in *sin = optval;
 
-		/* A buffer too short keeps the kernel's error, as conntrack refuses it too. */
-		if (o->family != AF_INET || (void *)(sin + 1) > end)
+		if (o->family != AF_INET) {
+			ctx->retval = -ENOENT;
 			return 1;
+		}
+		if ((void *)(sin + 1) > end) {
+			ctx->retval = -EINVAL;
+			return 1;
+		}
 		__builtin_memset(sin, 0, sizeof(*sin));
 		sin->family = AF_INET;
 		sin->port = o->port;
@@ -57,8 +71,14 @@ int sc_getsockopt(struct bpf_sockopt *ctx)
 	} else {
 		struct sc_sockaddr_in6 *sin6 = optval;
 
-		if (o->family != AF_INET6 || (void *)(sin6 + 1) > end)
+		if (o->family != AF_INET6) {
+			ctx->retval = -ENOENT;
 			return 1;
+		}
+		if ((void *)(sin6 + 1) > end) {
+			ctx->retval = -EINVAL;
+			return 1;
+		}
 		__builtin_memset(sin6, 0, sizeof(*sin6));
 		sin6->family = AF_INET6;
 		sin6->port = o->port;

@@ -34,8 +34,8 @@ struct sc_config {
 	char *cgroup;	/* required: absolute path of a cgroup v2 directory */
 	char *pin_path; /* default: SC_PIN_ROOT "/" + cgroup without its leading '/', '/' -> '_' */
 	struct {
-		uint32_t uid;	/* default 1337 */
-		uint32_t gid;	/* default: none */
+		uint32_t uid; /* default 1337 */
+		uint32_t gid; /* default: none */
 		bool has_gid;
 		uint16_t outbound_port; /* default 15001 */
 		uint16_t inbound_port;	/* default 15006 */

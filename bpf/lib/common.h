@@ -10,12 +10,12 @@
 #include "lib/maps.h"
 
 /* No libc headers on the BPF side. */
-#define AF_INET 2
-#define AF_INET6 10
+#define AF_INET	    2
+#define AF_INET6    10
 #define SOCK_STREAM 1
 #define IPPROTO_TCP 6
-#define SOL_IP 0
-#define SOL_IPV6 41
+#define SOL_IP	    0
+#define SOL_IPV6    41
 
 static __always_inline void sc_count_add(enum sc_counter c, __u64 n)
 {

@@ -305,15 +305,16 @@ static void assert_ready(pid_t pid, const char *ready, const char *log, const ch
 	if (tpod_wait_file(ready, 10000))
 		return;
 	if (waitpid(pid, &st, WNOHANG) == pid)
-		cr_assert_fail("%s exited before it was ready:\n%s", what, slurp(log, text, sizeof(text)));
+		cr_assert_fail("%s exited before it was ready:\n%s", what,
+			       slurp(log, text, sizeof(text)));
 	cr_assert_fail("%s not ready after 10 s:\n%s", what, slurp(log, text, sizeof(text)));
 }
 
 pid_t tpod_start_daemon(void)
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[] = { T_BUILD "/interceptor", "run", "--config", P.config, "--ready-file",
-			 ready, NULL };
+	char *argv[] = {T_BUILD "/interceptor", "run", "--config", P.config,
+			"--ready-file",		ready, NULL};
 
 	snprintf(ready, sizeof(ready), "%s/daemon.ready", P.dir);
 	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
@@ -326,8 +327,8 @@ pid_t tpod_start_daemon(void)
 pid_t tpod_start_proxy(void)
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[] = { T_BUILD "/proxy-stub", "--user", "1337", "--log", "--ready-file", ready,
-			 NULL };
+	char *argv[] = {T_BUILD "/proxy-stub", "--user", "1337", "--log",
+			"--ready-file",	       ready,	 NULL};
 
 	snprintf(ready, sizeof(ready), "%s/run/proxy.ready", P.dir);
 	snprintf(log, sizeof(log), "%s/proxy.log", P.dir);
@@ -341,8 +342,8 @@ pid_t tpod_start_server(int flags, const char *addr, const char *port, const cha
 {
 	static int seq;
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[32] = { T_BUILD "/tcptool", "server", (char *)addr, (char *)port,
-			   "--ready-file", ready, "--report" };
+	char *argv[32] = {T_BUILD "/tcptool", "server", (char *)addr, (char *)port,
+			  "--ready-file",     ready,	"--report"};
 	int n = 7;
 	pid_t pid;
 
@@ -473,21 +474,40 @@ int file_count(const char *path, const char *needle)
 	return n;
 }
 
-char *t_client(int flags, char *out, const char *addr, const char *port, ...)
+static const char *t_vclient_text(int flags, const char *addr, const char *port, va_list ap)
 {
-	char *argv[32] = { T_BUILD "/tcptool", "client", (char *)addr, (char *)port };
+	char *argv[32] = {T_BUILD "/tcptool", "client", (char *)addr, (char *)port};
 	static char text[64 * 1024];
 	const char *a;
-	va_list ap;
 	int n = 4, rc;
 
-	va_start(ap, port);
 	while ((a = va_arg(ap, const char *)) && n < 30)
 		argv[n++] = (char *)a;
-	va_end(ap);
 	argv[n] = NULL;
 	rc = tpod_run(flags, text, sizeof(text), 150000, argv);
 	cr_assert_eq(rc, 0, "tcptool client %s %s exited %d:\n%s", addr, port, rc, text);
+	return text;
+}
+
+const char *t_client_text(int flags, const char *addr, const char *port, ...)
+{
+	const char *text;
+	va_list ap;
+
+	va_start(ap, port);
+	text = t_vclient_text(flags, addr, port, ap);
+	va_end(ap);
+	return text;
+}
+
+char *t_client(int flags, char *out, const char *addr, const char *port, ...)
+{
+	const char *text;
+	va_list ap;
+
+	va_start(ap, port);
+	text = t_vclient_text(flags, addr, port, ap);
+	va_end(ap);
 	if (!line_with(text, "conn ", out, 1024))
 		cr_assert_not_null(line_with(text, "summary ", out, 1024), "no result in:\n%s",
 				   text);
@@ -542,4 +562,11 @@ const char *t_server_report(int n, char *buf, size_t len, int timeout_ms)
 	}
 	cr_assert(buf[0], "no report from server %d after %d ms", n, timeout_ms);
 	return buf;
+}
+
+void tpod_nat(const char *tool, const char *args)
+{
+	cr_assert(P.up && P.ns[0], "no pod netns");
+	cr_assert_eq(sh("ip netns exec %s %s -w -t nat %s", P.ns, tool, args), 0,
+		     "%s -t nat %s failed in %s", tool, args, P.ns);
 }

@@ -15,18 +15,18 @@
 #include <sys/types.h>
 #include <criterion/criterion.h>
 
-#define T_ROOT "/run/sidecap-test"
-#define T_POD_ADDR4 "10.99.0.1"
+#define T_ROOT	       "/run/sidecap-test"
+#define T_POD_ADDR4    "10.99.0.1"
 #define T_REMOTE_ADDR4 "10.99.0.2"
-#define T_POD_ADDR6 "fd00:99::1"
+#define T_POD_ADDR6    "fd00:99::1"
 #define T_REMOTE_ADDR6 "fd00:99::2"
-#define T_MAX_PIDS 32
+#define T_MAX_PIDS     32
 
 /* Where a spawned process runs. */
 enum {
-	T_POD = 1 << 0,	    /* the pod's network namespace */
-	T_REMOTE = 1 << 1,  /* the remote host's network namespace */
-	T_CGROUP = 1 << 2,  /* the pod's cgroup (intercepted) */
+	T_POD = 1 << 0,	      /* the pod's network namespace */
+	T_REMOTE = 1 << 1,    /* the remote host's network namespace */
+	T_CGROUP = 1 << 2,    /* the pod's cgroup (intercepted) */
 	T_UID_PROXY = 1 << 3, /* uid and gid 1337 */
 };
 
@@ -76,6 +76,10 @@ pid_t tpod_start_proxy(void);
 /* tcptool server in the remote namespace (or the pod with T_POD|T_CGROUP) with extra args. */
 pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[]);
 
+/* Run `TOOL -w -t nat ARGS` (iptables or ip6tables) in the pod's network namespace, never
+ * anywhere else; it must succeed. */
+void tpod_nat(const char *tool, const char *args);
+
 /* Sum of a counter over CPUs, read from the pinned sc_stats. */
 uint64_t tpod_counter(int counter);
 /* Kernel id of a pinned map. */
@@ -95,6 +99,8 @@ int file_count(const char *path, const char *needle);
 /* Run `tcptool client ADDR PORT ...` (arguments up to a NULL) where FLAGS say; it must exit 0.
  * Its "conn" or "summary" line goes to OUT (1024 bytes). */
 char *t_client(int flags, char *out, const char *addr, const char *port, ...);
+/* The same, returning the client's whole output. */
+const char *t_client_text(int flags, const char *addr, const char *port, ...);
 /* The client's line says every byte sent came back unchanged. */
 void t_assert_intact(const char *line, const char *bytes);
 /* The report line of the N-th server started, waiting up to TIMEOUT_MS for it. */

@@ -10,7 +10,7 @@
 
 TestSuite(datapath, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
 
-static const char *const echo[] = { "--mode", "echo", NULL };
+static const char *const echo[] = {"--mode", "echo", NULL};
 
 static unsigned long long num(const char *line, const char *key)
 {
@@ -38,8 +38,8 @@ Test(datapath, sk_msg_carries_64MiB_each_way_intact_through_proxy)
 
 Test(datapath, slow_remote_reader_gets_every_byte_and_sender_sees_no_error)
 {
-	static const char *const slow[] = { "--mode", "sink", "--slow-read-us", "2000", "--chunk",
-					    "65536", NULL };
+	static const char *const slow[] = {"--mode", "sink", "--slow-read-us", "2000", "--chunk",
+					   "65536",  NULL};
 	char line[1024], rep[1024], a[128], b[128];
 
 	tpod_start_daemon();
@@ -61,8 +61,8 @@ Test(datapath, slow_remote_reader_gets_every_byte_and_sender_sees_no_error)
  */
 Test(datapath, unthrottled_sender_to_slow_local_reader_is_paced_like_tcp)
 {
-	static const char *const slow[] = { "--mode", "sink", "--slow-read-us", "1000", "--chunk",
-					    "65536", NULL };
+	static const char *const slow[] = {"--mode", "sink", "--slow-read-us", "1000", "--chunk",
+					   "65536",  NULL};
 	char line[1024], rep[1024], a[128], b[128];
 	uint64_t redirected;
 
@@ -100,7 +100,7 @@ Test(datapath, request_response_stays_on_sk_msg)
  * of the connection end independently. */
 Test(datapath, half_close_in_each_direction_through_proxy)
 {
-	static const char *const source[] = { "--mode", "source", "--bytes", "2M", NULL };
+	static const char *const source[] = {"--mode", "source", "--bytes", "2M", NULL};
 	char line[1024], rep[1024], a[128], b[128];
 
 	tpod_start_daemon();

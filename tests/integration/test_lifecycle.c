@@ -14,7 +14,7 @@
 
 TestSuite(lifecycle, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
 
-static const char *const echo[] = { "--mode", "echo", NULL };
+static const char *const echo[] = {"--mode", "echo", NULL};
 
 /* Programs attached to the pod's cgroup, as bpftool lists them (0 when none). */
 static int attached_programs(void)
@@ -62,8 +62,15 @@ Test(lifecycle, twenty_thousand_short_connections_leave_no_entry_behind)
 
 Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adopts)
 {
-	char *held[] = { T_BUILD "/tcptool", "client", T_REMOTE_ADDR4, "8080", "--hold-ms", "1500",
-			 "--send", "4M", NULL };
+	char *held[] = {T_BUILD "/tcptool",
+			"client",
+			T_REMOTE_ADDR4,
+			"8080",
+			"--hold-ms",
+			"1500",
+			"--send",
+			"4M",
+			NULL};
 	char line[1024], text[4096], log[PATH_MAX];
 	pid_t old, client;
 	int st;
@@ -111,7 +118,7 @@ Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adop
 
 Test(lifecycle, cleanup_after_kill9_leaves_nothing_attached_or_pinned)
 {
-	char *cleanup[] = { T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL };
+	char *cleanup[] = {T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL};
 	char out[4096], line[1024];
 
 	tpod_start_daemon();
@@ -153,15 +160,23 @@ static int run_in_cgroupns(const char *args, char *out, size_t len)
 	char script[4096];
 	const char *mnt = strrchr(P.cgroup, '/');
 	char cg2[PATH_MAX];
-	char *argv[] = { "/usr/bin/unshare", "--mount", "--cgroup", "--propagation", "private",
-			 "/bin/sh", "-c", script, NULL };
+	char *argv[] = {"/usr/bin/unshare",
+			"--mount",
+			"--cgroup",
+			"--propagation",
+			"private",
+			"/bin/sh",
+			"-c",
+			script,
+			NULL};
 
 	snprintf(cg2, sizeof(cg2), "%.*s", (int)(mnt - P.cgroup), P.cgroup);
 	*strrchr(cg2, '/') = '\0'; /* strip /sidecap-test */
 	snprintf(script, sizeof(script),
 		 "umount -l %s && mount -t cgroup2 none %s && "
 		 "printf 'cgroup: %s\\npinPath: %s\\n' > %s/root.yaml && "
-		 "exec " T_BUILD "/interceptor run --config %s/root.yaml --ready-file %s/root.ready %s",
+		 "exec " T_BUILD
+		 "/interceptor run --config %s/root.yaml --ready-file %s/root.ready %s",
 		 cg2, cg2, cg2, P.pin_path, P.dir, P.dir, P.dir, args);
 	return tpod_run(T_CGROUP, out, len, 3000, argv);
 }
@@ -179,7 +194,7 @@ Test(lifecycle, root_cgroup_is_refused_with_a_clear_error)
 
 Test(lifecycle, missing_cgroup_is_a_clear_error_and_attaches_nothing)
 {
-	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
 	char out[4096], extra[PATH_MAX + 64];
 
 	snprintf(extra, sizeof(extra), "cgroup: %s/nope\npinPath: %s\n", P.cgroup, P.pin_path);
@@ -197,8 +212,8 @@ Test(lifecycle, missing_cgroup_is_a_clear_error_and_attaches_nothing)
 
 Test(lifecycle, bad_config_is_refused_naming_file_line_and_key)
 {
-	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
-	char *validate[] = { T_BUILD "/interceptor", "validate", P.config, NULL };
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
+	char *validate[] = {T_BUILD "/interceptor", "validate", P.config, NULL};
 	char out[4096], want[PATH_MAX + 128];
 
 	tpod_write_config("proxy:\n  outboundPort: 70000\n");
@@ -239,10 +254,10 @@ Test(lifecycle, sighup_with_a_bad_file_keeps_the_running_policy)
  */
 Test(lifecycle, cleanup_while_bytes_wait_unread_loses_nothing)
 {
-	static const char *const sleepy[] = { "--mode", "sink", "--slow-read-us", "1500000",
-					      "--chunk", "131072", NULL };
-	char *cleanup[] = { T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL };
-	char *send[] = { T_BUILD "/tcptool", "client", "127.0.0.1", "7070", "--send", "512K", NULL };
+	static const char *const sleepy[] = {
+		"--mode", "sink", "--slow-read-us", "1500000", "--chunk", "131072", NULL};
+	char *cleanup[] = {T_BUILD "/interceptor", "cleanup", "--config", P.config, NULL};
+	char *send[] = {T_BUILD "/tcptool", "client", "127.0.0.1", "7070", "--send", "512K", NULL};
 	char out[4096], rep[1024], a[128];
 	int i, fd = -1;
 	__u32 id;
@@ -273,7 +288,7 @@ Test(lifecycle, cleanup_while_bytes_wait_unread_loses_nothing)
 
 Test(lifecycle, unprivileged_run_says_what_it_needs)
 {
-	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
 	char out[4096];
 
 	chmod(P.dir, 0755);
@@ -286,7 +301,7 @@ Test(lifecycle, unprivileged_run_says_what_it_needs)
 
 Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
 {
-	char *run[] = { T_BUILD "/interceptor", "run", "--config", P.config, NULL };
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
 	char out[4096], yaml[PATH_MAX * 2];
 	FILE *f;
 

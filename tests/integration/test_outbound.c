@@ -10,7 +10,7 @@
 
 TestSuite(outbound, .init = tpod_setup, .fini = tpod_teardown, .timeout = 180);
 
-static const char *const echo[] = { "--mode", "echo", NULL };
+static const char *const echo[] = {"--mode", "echo", NULL};
 
 Test(outbound, v4_connect_reaches_proxy_with_original_destination)
 {
@@ -74,7 +74,7 @@ Test(outbound, proxy_uid_is_never_redirected)
 
 Test(outbound, excluded_port_cidr_and_loopback_go_direct)
 {
-	static const char *const extra[] = { "--mode", "echo", NULL };
+	static const char *const extra[] = {"--mode", "echo", NULL};
 	char line[1024];
 
 	tpod_write_config("outbound:\n"
