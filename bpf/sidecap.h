@@ -21,6 +21,8 @@
 #define SC_F_OUT_ALL_PORTS (1u << 2) /* outbound.includePorts is "*" or empty */
 #define SC_F_IN_ALL_PORTS  (1u << 3) /* inbound.includePorts is "*" */
 #define SC_F_FAIL_OPEN	   (1u << 4) /* proxy.failOpen */
+#define SC_F_ORIG_SERVICE  (1u << 5) /* proxy.originalDst: service (VIP, not the endpoint) */
+#define SC_F_INBOUND	   (1u << 6) /* sk_lookup steering is on */
 
 /* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
 struct sc_policy {
@@ -48,7 +50,7 @@ enum sc_port_kind {
 	SC_PORT_OUT_INCLUDE = 1,
 	SC_PORT_OUT_EXCLUDE = 2,
 	SC_PORT_IN_INCLUDE = 3,
-	SC_PORT_IN_EXCLUDE = 4,
+	SC_PORT_IN_EXCLUDE = 4, /* inbound.excludePorts and proxy.adminPorts */
 };
 
 static inline __u32 sc_port_key(__u32 slot, __u32 kind, __u32 port)
@@ -96,19 +98,120 @@ struct sc_tuple {
 };
 _Static_assert(sizeof(struct sc_tuple) == 56, "sc_tuple layout");
 
-/* Original destination of a redirected connection. */
-struct sc_origdst {
+/* A TCP endpoint. */
+struct sc_addr {
 	__u32 family; /* AF_INET or AF_INET6 */
 	__u16 port;   /* network order */
-	__u16 flags;  /* SC_ORIG_F_* */
-	__u32 addr[4];
+	__u16 pad;
+	__u32 addr[4]; /* network order; IPv4 in addr[0] */
+};
+_Static_assert(sizeof(struct sc_addr) == 24, "sc_addr layout");
+
+/*
+ * What a redirected connection was going to. orig is what SO_ORIGINAL_DST reports to the proxy
+ * (the destination, or for a service the chosen endpoint or the VIP, per proxy.originalDst);
+ * asked is what the app connected to, which getpeername() reports to the app.
+ */
+struct sc_origdst {
+	struct sc_addr orig;
+	struct sc_addr asked;
+	__u32 flags; /* SC_ORIG_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sc_origdst) == 56, "sc_origdst layout");
+
+/* The app's socket, redirected or balanced: getpeername reports asked. */
+#define SC_ORIG_F_CLIENT 1
+/* The proxy's accepted socket: SO_ORIGINAL_DST reports orig; getpeername stays the real peer. */
+#define SC_ORIG_F_ACCEPTED 2
+/* The app's socket went straight to a service endpoint: no proxy will claim a handover. */
+#define SC_ORIG_F_BYPASS 4
+
+/*
+ * Services (connect-time load balancing). A connect to vip:port of a service in the live slot
+ * picks an endpoint index from the service's selection table, then the endpoint.
+ */
+enum sc_balance {
+	SC_LB_RANDOM = 1,
+	SC_LB_ROUND_ROBIN = 2,
+	SC_LB_MAGLEV = 3,
 };
 
-/* The app's redirected socket: getpeername reports the original destination. */
-#define SC_ORIG_F_CLIENT 1
-/* The proxy's accepted socket: SO_ORIGINAL_DST reports it; getpeername stays the real peer. */
-#define SC_ORIG_F_ACCEPTED 2
-_Static_assert(sizeof(struct sc_origdst) == 24, "sc_origdst layout");
+#define SC_SVC_F_BYPASS 1 /* sidecar: bypass (straight to the endpoint, no proxy) */
+
+struct sc_svc_key {
+	__u32 slot;
+	__u32 family; /* AF_INET or AF_INET6 (a v4-mapped VIP is AF_INET) */
+	__u32 port;   /* host order */
+	__u32 vip[4]; /* network order; IPv4 in vip[0] */
+};
+_Static_assert(sizeof(struct sc_svc_key) == 28, "sc_svc_key layout");
+
+struct sc_svc {
+	__u32 id;	  /* names the service's table chunks, endpoints and pick counters */
+	__u32 flags;	  /* SC_SVC_F_* */
+	__u32 balance;	  /* enum sc_balance */
+	__u32 table_size; /* M: entries in the selection table */
+	__u64 rr;	  /* round-robin position, advanced atomically by connect */
+};
+_Static_assert(sizeof(struct sc_svc) == 24, "sc_svc layout");
+
+/*
+ * The client key of Maglev: a client is an app process in a network namespace, so one process
+ * keeps its endpoint while the endpoint set is stable. The index is sc_mix64(key) % M. The same
+ * function runs in the connect program and in user-space tests.
+ */
+static inline __u64 sc_mix64(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* The selection table: M endpoint indices, SC_TABLE_CHUNK per map entry. For random and
+ * round_robin each endpoint appears in proportion to its weight (smoothly interleaved); for
+ * maglev it is the Maglev lookup table (M prime, at least 100x the endpoint count). */
+#define SC_TABLE_CHUNK 64
+struct sc_table_key {
+	__u32 slot;
+	__u32 svc;
+	__u32 chunk;
+};
+_Static_assert(sizeof(struct sc_table_key) == 12, "sc_table_key layout");
+
+struct sc_table_chunk {
+	__u16 ep[SC_TABLE_CHUNK];
+};
+_Static_assert(sizeof(struct sc_table_chunk) == 128, "sc_table_chunk layout");
+
+/* Endpoint INDEX of service SVC in SLOT -> struct sc_addr. */
+struct sc_ep_key {
+	__u32 slot;
+	__u32 svc;
+	__u32 index;
+};
+_Static_assert(sizeof(struct sc_ep_key) == 12, "sc_ep_key layout");
+
+/* Picks per (service id, endpoint address), per CPU; the daemon deletes the rows of endpoints
+ * that leave the policy. */
+struct sc_pick_key {
+	__u32 svc;
+	__u32 family;
+	__u32 port; /* host order */
+	__u32 addr[4];
+};
+_Static_assert(sizeof(struct sc_pick_key) == 28, "sc_pick_key layout");
+
+/* The proxy's listening sockets, registered by sockops when the proxy calls listen() on its
+ * inbound or outbound port: {family, port} -> socket. */
+struct sc_listener_key {
+	__u32 family;
+	__u32 port; /* host order */
+};
+_Static_assert(sizeof(struct sc_listener_key) == 8, "sc_listener_key layout");
 
 /*
  * Per accelerated connection, keyed by the canonical tuple (lower endpoint as local). side 0 is
@@ -150,22 +253,43 @@ _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
 	X(msg_demote_peer_missing)        \
 	X(sockopt_original_dst)           \
 	X(sockopt_original_dst_unknown)   \
-	X(getpeername_rewrite)
+	X(getpeername_rewrite)            \
+	X(connect_fail_open)              \
+	X(connect_fail_closed)            \
+	X(lb_redirect)                    \
+	X(lb_bypass)                      \
+	X(lb_proxy_direct)                \
+	X(errors__lb_table)               \
+	X(sockops_listener_registered)    \
+	X(errors__listener_register)      \
+	X(inbound_redirect)               \
+	X(inbound_skip_local)             \
+	X(inbound_skip_proxy_port)        \
+	X(inbound_skip_excluded_port)     \
+	X(inbound_skip_port_not_included) \
+	X(inbound_fail_open)              \
+	X(inbound_fail_closed)            \
+	X(errors__sk_assign)
 
 #define SC_COUNTER_ENUM(name) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #undef SC_COUNTER_ENUM
 
 /* Map names (<= 15 characters) double as pin names under <pinPath>/maps/. */
-#define SC_MAP_POLICY	"sc_policy"
-#define SC_MAP_STATE	"sc_state"
-#define SC_MAP_PORTS	"sc_ports"
-#define SC_MAP_CIDRS	"sc_cidrs"
-#define SC_MAP_STATS	"sc_stats"
-#define SC_MAP_ORIGDST	"sc_origdst"
-#define SC_MAP_HANDOVER "sc_handover"
-#define SC_MAP_SOCKHASH "sc_sockhash"
-#define SC_MAP_FLOWS	"sc_flows"
+#define SC_MAP_POLICY	 "sc_policy"
+#define SC_MAP_STATE	 "sc_state"
+#define SC_MAP_PORTS	 "sc_ports"
+#define SC_MAP_CIDRS	 "sc_cidrs"
+#define SC_MAP_STATS	 "sc_stats"
+#define SC_MAP_ORIGDST	 "sc_origdst"
+#define SC_MAP_HANDOVER	 "sc_handover"
+#define SC_MAP_SOCKHASH	 "sc_sockhash"
+#define SC_MAP_FLOWS	 "sc_flows"
+#define SC_MAP_SERVICES	 "sc_services"
+#define SC_MAP_LBTABLE	 "sc_lbtable"
+#define SC_MAP_ENDPOINTS "sc_endpoints"
+#define SC_MAP_PICKS	 "sc_picks"
+#define SC_MAP_LISTENERS "sc_listeners"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096
@@ -173,6 +297,12 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_SOCKETS	65536
 #define SC_MAX_FLOWS	65536
 #define SC_MAX_HANDOVER 65536
+/* Both slots together: 10,000 services of 10 endpoints (Maglev M = 1009, 16 chunks) twice. */
+#define SC_MAX_SERVICES	 32768
+#define SC_MAX_LBCHUNKS	 524288
+#define SC_MAX_ENDPOINTS 262144
+#define SC_MAX_PICKS	 131072
+#define SC_MAX_LISTENERS 16
 
 #define SC_DEFAULT_UNANSWERED_LIMIT (1u << 20)
 
