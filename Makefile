@@ -22,16 +22,18 @@ BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 
-CORE_SRCS := interceptor/config.c interceptor/policy.c interceptor/log.c
+# No libbpf in these: the unit tests link them alone.
+CORE_SRCS := interceptor/config.c interceptor/policy.c interceptor/log.c interceptor/lb.c \
+	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
-DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml
+DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
 .PHONY: all deps test test-unit test-integration demo bench clean format
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool
+     $(BUILD)/tcptool $(BUILD)/promcheck
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -51,8 +53,9 @@ $(BUILD)/interceptor: $(DAEMON_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bp
 $(BUILD)/proxy-stub: $(STUB_SRCS) $(wildcard proxy-stub/*.h)
 	$(CC) $(CFLAGS) -Iproxy-stub -o $@ $(STUB_SRCS) -luv
 
-$(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/sidecap.h
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml
+$(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/sidecap.h \
+		   tests/tools/promcheck.c
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml -luv -lmicrohttpd -lm
 
 $(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h
 	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -o $@ $(INTEG_SRCS) \
@@ -60,6 +63,9 @@ $(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/s
 
 $(BUILD)/tcptool: tests/tools/tcptool.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
+
+$(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD) $(BUILD)/bpf:
 	mkdir -p $@

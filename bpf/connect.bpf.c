@@ -1,19 +1,31 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Outbound redirection at connect() time, and what the app sees of its peer afterwards.
+ * Outbound redirection and connect-time load balancing, and what the app sees of its peer.
  *
- * connect4/6 decide per connect whether the app's TCP connection goes to the sidecar. When it
- * does, the original destination is kept in the socket's own storage (freed with the socket) and
- * the destination is rewritten to the proxy's outbound port on loopback. Every path that leaves
- * the connect alone fails open: the app reaches its original destination directly.
+ * connect4/6 decide per connect. A connect to a service VIP:port picks an endpoint by the
+ * service's policy; the connection then goes through the proxy (sidecar: redirect; the proxy
+ * learns the endpoint or the VIP from SO_ORIGINAL_DST) or straight to the endpoint (sidecar:
+ * bypass, and always for the proxy's own connects). Any other connect is redirected to the
+ * proxy's outbound port on loopback when the policy says so. What the app asked for and what the
+ * proxy must be told are kept in the socket's own storage, freed with the socket.
+ *
+ * Nothing is cached between connects: whether the proxy is listening is looked up on each one,
+ * so interception resumes the moment the proxy listens again.
  */
 #include "lib/common.h"
 
+#define EPERM_VERDICT 0 /* a cgroup sock_addr program returning 0 fails connect() with EPERM */
+
+enum sc_action {
+	SC_LEAVE,   /* connect to what the app asked for */
+	SC_REWRITE, /* connect to *target */
+	SC_REFUSE,  /* fail the connect (proxy.failOpen: false and no proxy) */
+};
+
 /* Counter index of the reason not to redirect, or SC_C_connect_redirect. */
 static __always_inline enum sc_counter sc_outbound_decision(const struct sc_policy *p, __u32 slot,
-							    const struct sc_origdst *dst)
+							    const struct sc_addr *dst, __u64 ugid)
 {
-	__u64 ugid = bpf_get_current_uid_gid();
 	__u16 port = bpf_ntohs(dst->port);
 	bool v6 = dst->family == AF_INET6;
 
@@ -38,118 +50,290 @@ static __always_inline enum sc_counter sc_outbound_decision(const struct sc_poli
 	return SC_C_connect_redirect;
 }
 
-/*
- * Decide for one connect and, when redirecting, remember the original destination on the socket.
- * Returns the proxy's outbound port (host order) to rewrite to, or 0 to leave the connect alone.
- */
-static __always_inline __u16 sc_outbound(struct bpf_sock_addr *ctx, const struct sc_origdst *dst)
+/* The proxy's outbound listener on loopback for FAMILY, as the connect would reach it. */
+static __always_inline void sc_proxy_addr(struct sc_addr *a, __u32 family, __u16 port)
 {
+	a->family = family;
+	a->port = bpf_htons(port);
+	if (family == AF_INET)
+		a->addr[0] = bpf_htonl(0x7f000001);
+	else
+		a->addr[3] = bpf_htonl(1);
+}
+
+/* Is something listening on the proxy's outbound port? Looked up on every connect. */
+static __always_inline bool sc_proxy_listening(struct bpf_sock_addr *ctx, const struct sc_addr *px)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	if (px->family == AF_INET) {
+		t.ipv4.saddr = px->addr[0];
+		t.ipv4.daddr = px->addr[0];
+		t.ipv4.dport = px->port;
+		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		t.ipv6.saddr[3] = px->addr[3];
+		t.ipv6.daddr[3] = px->addr[3];
+		t.ipv6.dport = px->port;
+		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+static __always_inline void sc_count_pick(const struct sc_svc *svc, const struct sc_addr *ep)
+{
+	struct sc_pick_key k = {
+		.svc = svc->id,
+		.family = ep->family,
+		.port = bpf_ntohs(ep->port),
+	};
+	__u64 one = 1, *n;
+
+	__builtin_memcpy(k.addr, ep->addr, 16);
+	n = bpf_map_lookup_elem(&sc_picks, &k);
+	if (n)
+		*n += 1;
+	else
+		bpf_map_update_elem(&sc_picks, &k, &one, BPF_NOEXIST);
+}
+
+/* The endpoint of SVC for this connect, or NULL when the tables are inconsistent. */
+static __always_inline const struct sc_addr *sc_pick(struct bpf_sock_addr *ctx, struct sc_svc *svc,
+						     __u32 slot)
+{
+	struct sc_table_key tk = {.slot = slot, .svc = svc->id};
+	struct sc_ep_key ek = {.slot = slot, .svc = svc->id};
+	struct sc_table_chunk *chunk;
+	__u32 m = svc->table_size, i;
+	__u64 client;
+
+	if (!m)
+		return NULL;
+	switch (svc->balance) {
+	case SC_LB_ROUND_ROBIN:
+		i = __sync_fetch_and_add(&svc->rr, 1) % m;
+		break;
+	case SC_LB_MAGLEV:
+		/* A client is a process in a network namespace: it keeps its endpoint. */
+		client = bpf_get_netns_cookie(ctx) * 0x9e3779b97f4a7c15ULL ^
+			 (bpf_get_current_pid_tgid() >> 32);
+		i = sc_mix64(client) % m;
+		break;
+	default:
+		i = bpf_get_prandom_u32() % m;
+		break;
+	}
+	tk.chunk = i / SC_TABLE_CHUNK;
+	chunk = bpf_map_lookup_elem(&sc_lbtable, &tk);
+	if (!chunk)
+		return NULL;
+	ek.index = chunk->ep[i & (SC_TABLE_CHUNK - 1)];
+	return bpf_map_lookup_elem(&sc_endpoints, &ek);
+}
+
+static __always_inline struct sc_svc *sc_service(__u32 slot, const struct sc_addr *dst)
+{
+	struct sc_svc_key k = {
+		.slot = slot,
+		.family = dst->family,
+		.port = bpf_ntohs(dst->port),
+	};
+
+	__builtin_memcpy(k.vip, dst->addr, 16);
+	return bpf_map_lookup_elem(&sc_services, &k);
+}
+
+/*
+ * Decide one connect to DST (what the app asked for). On SC_REWRITE, *target is where the
+ * connect goes and *od what to remember on the socket.
+ */
+static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
+						  const struct sc_addr *dst, struct sc_addr *target,
+						  struct sc_origdst *od)
+{
+	__u64 ugid = bpf_get_current_uid_gid();
+	const struct sc_addr *ep = NULL;
 	const struct sc_policy *p;
-	struct sc_origdst *stored;
 	enum sc_counter verdict;
+	struct sc_svc *svc;
 	__u32 slot;
 
 	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP) {
 		sc_count(SC_C_connect_skip_not_tcp);
-		return 0;
+		return SC_LEAVE;
 	}
 	p = sc_live_policy(&slot);
 	if (!p) {
 		/* No policy yet (daemon starting): fail open. */
 		sc_count(SC_C_errors__no_policy);
-		return 0;
+		return SC_LEAVE;
 	}
-	verdict = sc_outbound_decision(p, slot, dst);
-	if (verdict != SC_C_connect_redirect) {
-		sc_count(verdict);
-		return 0;
+	od->asked = *dst;
+	od->flags = SC_ORIG_F_CLIENT;
+
+	svc = sc_service(slot, dst);
+	if (svc) {
+		ep = sc_pick(ctx, svc, slot);
+		if (!ep) {
+			/* Fails open towards the VIP, which nothing answers: an alarm. */
+			sc_count(SC_C_errors__lb_table);
+			return SC_LEAVE;
+		}
+		sc_count_pick(svc, ep);
+		od->orig = *ep;
+		*target = *ep;
+		od->flags |= SC_ORIG_F_BYPASS;
+		if ((__u32)ugid == p->proxy_uid ||
+		    (p->proxy_gid != SC_ID_NONE && (__u32)(ugid >> 32) == p->proxy_gid)) {
+			sc_count(SC_C_lb_proxy_direct);
+			return SC_REWRITE;
+		}
+		if (svc->flags & SC_SVC_F_BYPASS) {
+			sc_count(SC_C_lb_bypass);
+			return SC_REWRITE;
+		}
+		if (p->flags & SC_F_ORIG_SERVICE)
+			od->orig = *dst;
+	} else {
+		verdict = sc_outbound_decision(p, slot, dst, ugid);
+		if (verdict != SC_C_connect_redirect) {
+			sc_count(verdict);
+			return SC_LEAVE;
+		}
+		od->orig = *dst;
 	}
+
+	sc_proxy_addr(target, dst->family, p->outbound_port);
+	if (!sc_proxy_listening(ctx, target)) {
+		if (!(p->flags & SC_F_FAIL_OPEN)) {
+			sc_count(SC_C_connect_fail_closed);
+			return SC_REFUSE;
+		}
+		/* No proxy: the connection goes where it was going (to the endpoint for a
+		 * service), and the next connect looks again. */
+		sc_count(SC_C_connect_fail_open);
+		if (!ep)
+			return SC_LEAVE;
+		*target = *ep;
+		return SC_REWRITE;
+	}
+	od->flags &= ~SC_ORIG_F_BYPASS;
+	sc_count(svc ? SC_C_lb_redirect : SC_C_connect_redirect);
+	return SC_REWRITE;
+}
+
+/* Remember OD on the socket. Without it the proxy could not learn where to go, so a redirect
+ * then fails open; a balanced connect still goes to its endpoint. */
+static __always_inline bool sc_remember(struct bpf_sock_addr *ctx, const struct sc_origdst *od)
+{
+	struct sc_origdst *stored;
+
 	stored = bpf_sk_storage_get(&sc_origdst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!stored) {
-		/* Without it the proxy could not learn where to go: fail open, connect direct. */
 		sc_count(SC_C_errors__origdst_storage);
-		return 0;
+		return false;
 	}
-	*stored = *dst;
-	stored->flags = SC_ORIG_F_CLIENT;
-	sc_count(SC_C_connect_redirect);
-	return p->outbound_port;
+	*stored = *od;
+	return true;
 }
 
 SEC("cgroup/connect4")
 int sc_connect4(struct bpf_sock_addr *ctx)
 {
-	struct sc_origdst dst = {
+	struct sc_addr dst = {
 		.family = AF_INET,
 		.port = (__u16)ctx->user_port,
 		.addr = {ctx->user_ip4},
 	};
-	__u16 port = sc_outbound(ctx, &dst);
+	struct sc_origdst od = {};
+	struct sc_addr target = {};
 
-	if (port) {
-		ctx->user_ip4 = bpf_htonl(0x7f000001);
-		ctx->user_port = bpf_htons(port);
+	switch (sc_outbound(ctx, &dst, &target, &od)) {
+	case SC_REFUSE:
+		return EPERM_VERDICT;
+	case SC_LEAVE:
+		return 1;
+	default:
+		break;
 	}
+	if (!sc_remember(ctx, &od) && !(od.flags & SC_ORIG_F_BYPASS))
+		return 1;
+	ctx->user_ip4 = target.addr[0];
+	ctx->user_port = target.port;
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int sc_connect6(struct bpf_sock_addr *ctx)
 {
-	struct sc_origdst dst = {
+	struct sc_addr dst = {
 		.port = (__u16)ctx->user_port,
 	};
 	__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-	bool mapped = sc_v6_is_v4mapped(a);
-	__u16 port;
+	struct sc_origdst od = {};
+	struct sc_addr target = {};
 
-	/* An IPv4-mapped destination is IPv4 traffic: IPv4 policy, IPv4 proxy listener. */
-	if (mapped) {
+	/* An IPv4-mapped destination is IPv4 traffic: IPv4 policy, services and listener. */
+	if (sc_v6_is_v4mapped(a)) {
 		dst.family = AF_INET;
 		dst.addr[0] = a[3];
 	} else {
 		dst.family = AF_INET6;
 		__builtin_memcpy(dst.addr, a, 16);
 	}
-	port = sc_outbound(ctx, &dst);
-	if (!port)
+	switch (sc_outbound(ctx, &dst, &target, &od)) {
+	case SC_REFUSE:
+		return EPERM_VERDICT;
+	case SC_LEAVE:
 		return 1;
-	ctx->user_ip6[0] = 0;
-	ctx->user_ip6[1] = 0;
-	if (mapped) {
-		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = bpf_htonl(0x7f000001);
-	} else {
-		ctx->user_ip6[2] = 0;
-		ctx->user_ip6[3] = bpf_htonl(1);
+	default:
+		break;
 	}
-	ctx->user_port = bpf_htons(port);
+	if (!sc_remember(ctx, &od) && !(od.flags & SC_ORIG_F_BYPASS))
+		return 1;
+	if (target.family == AF_INET) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = target.addr[0];
+	} else {
+		ctx->user_ip6[0] = target.addr[0];
+		ctx->user_ip6[1] = target.addr[1];
+		ctx->user_ip6[2] = target.addr[2];
+		ctx->user_ip6[3] = target.addr[3];
+	}
+	ctx->user_port = target.port;
 	return 1;
 }
 
 /*
  * Under iptables REDIRECT the app's socket stays connected to the original destination, and
- * getpeername() says so; here it is connected to the proxy. Report the original destination,
- * only on the app's redirected sockets (the proxy's accepted sockets keep their real peer).
+ * getpeername() says so; here it is connected to the proxy or to a service endpoint. Report
+ * what the app connected to, only on the app's own sockets (the proxy's accepted sockets keep
+ * their real peer).
  */
-static __always_inline const struct sc_origdst *sc_redirected(struct bpf_sock_addr *ctx)
+static __always_inline const struct sc_addr *sc_asked(struct bpf_sock_addr *ctx)
 {
 	struct sc_origdst *o = bpf_sk_storage_get(&sc_origdst, ctx->sk, 0, 0);
 
 	if (!o || !(o->flags & SC_ORIG_F_CLIENT))
 		return NULL;
 	sc_count(SC_C_getpeername_rewrite);
-	return o;
+	return &o->asked;
 }
 
 SEC("cgroup/getpeername4")
 int sc_getpeername4(struct bpf_sock_addr *ctx)
 {
-	const struct sc_origdst *o = sc_redirected(ctx);
+	const struct sc_addr *a = sc_asked(ctx);
 
-	if (o && o->family == AF_INET) {
-		ctx->user_ip4 = o->addr[0];
-		ctx->user_port = o->port;
+	if (a && a->family == AF_INET) {
+		ctx->user_ip4 = a->addr[0];
+		ctx->user_port = a->port;
 	}
 	return 1;
 }
@@ -157,21 +341,21 @@ int sc_getpeername4(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername6")
 int sc_getpeername6(struct bpf_sock_addr *ctx)
 {
-	const struct sc_origdst *o = sc_redirected(ctx);
+	const struct sc_addr *a = sc_asked(ctx);
 
-	if (!o)
+	if (!a)
 		return 1;
-	if (o->family == AF_INET) {
+	if (a->family == AF_INET) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = o->addr[0];
+		ctx->user_ip6[3] = a->addr[0];
 	} else {
-		ctx->user_ip6[0] = o->addr[0];
-		ctx->user_ip6[1] = o->addr[1];
-		ctx->user_ip6[2] = o->addr[2];
-		ctx->user_ip6[3] = o->addr[3];
+		ctx->user_ip6[0] = a->addr[0];
+		ctx->user_ip6[1] = a->addr[1];
+		ctx->user_ip6[2] = a->addr[2];
+		ctx->user_ip6[3] = a->addr[3];
 	}
-	ctx->user_port = o->port;
+	ctx->user_port = a->port;
 	return 1;
 }

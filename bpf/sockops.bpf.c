@@ -7,7 +7,10 @@
  *    where cgroup/getsockopt answers SO_ORIGINAL_DST from;
  *  - a socket whose two ends are both in this network namespace is established: put it in the
  *    sockhash (sk_msg then carries its bytes socket to socket) and create its flow entry;
- *  - a socket closes: delete what it published. The sockhash drops closed sockets by itself.
+ *  - the proxy calls listen() on its inbound port: register the listening socket, where
+ *    sk_lookup finds it to steer inbound connections (no fd passing, and a restarted proxy is
+ *    picked up by itself);
+ *  - a socket closes: delete what it published. Sockhashes drop closed sockets by themselves.
  */
 #include "lib/common.h"
 
@@ -42,7 +45,8 @@ static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops)
 	if (!sk)
 		return;
 	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
-	if (!o || !(o->flags & SC_ORIG_F_CLIENT))
+	/* A connect balanced straight to an endpoint has no proxy to hand over to. */
+	if (!o || (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) != SC_ORIG_F_CLIENT)
 		return;
 	sc_sockops_tuple(skops, &t);
 	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
@@ -127,8 +131,29 @@ static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 	if (!sk)
 		return;
 	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
-	if (o && (o->flags & SC_ORIG_F_CLIENT))
+	if (o && (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) == SC_ORIG_F_CLIENT)
 		bpf_map_delete_elem(&sc_handover, &t);
+}
+
+static __always_inline void sc_handle_listen(struct bpf_sock_ops *skops)
+{
+	struct sc_listener_key key = {
+		.family = skops->family,
+		.port = skops->local_port,
+	};
+	const struct sc_policy *p;
+	__u32 slot;
+
+	p = sc_live_policy(&slot);
+	if (!p || key.port != p->inbound_port)
+		return;
+	if (bpf_sock_hash_update(skops, &sc_listeners, &key, BPF_ANY)) {
+		/* Inbound steering fails open or closed per proxy.failOpen until the proxy
+		 * listens again. */
+		sc_count(SC_C_errors__listener_register);
+		return;
+	}
+	sc_count(SC_C_sockops_listener_registered);
 }
 
 SEC("sockops")
@@ -143,6 +168,9 @@ int sc_sockops(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		sc_handle_established(skops, true);
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		sc_handle_listen(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == BPF_TCP_CLOSE)

@@ -55,7 +55,7 @@ int sc_getsockopt(struct bpf_sockopt *ctx)
 	if (ctx->level == SOL_IP) {
 		struct sc_sockaddr_in *sin = optval;
 
-		if (o->family != AF_INET) {
+		if (o->orig.family != AF_INET) {
 			ctx->retval = -ENOENT;
 			return 1;
 		}
@@ -65,13 +65,13 @@ int sc_getsockopt(struct bpf_sockopt *ctx)
 		}
 		__builtin_memset(sin, 0, sizeof(*sin));
 		sin->family = AF_INET;
-		sin->port = o->port;
-		sin->addr = o->addr[0];
+		sin->port = o->orig.port;
+		sin->addr = o->orig.addr[0];
 		ctx->optlen = sizeof(*sin);
 	} else {
 		struct sc_sockaddr_in6 *sin6 = optval;
 
-		if (o->family != AF_INET6) {
+		if (o->orig.family != AF_INET6) {
 			ctx->retval = -ENOENT;
 			return 1;
 		}
@@ -81,11 +81,11 @@ int sc_getsockopt(struct bpf_sockopt *ctx)
 		}
 		__builtin_memset(sin6, 0, sizeof(*sin6));
 		sin6->family = AF_INET6;
-		sin6->port = o->port;
-		sin6->addr[0] = o->addr[0];
-		sin6->addr[1] = o->addr[1];
-		sin6->addr[2] = o->addr[2];
-		sin6->addr[3] = o->addr[3];
+		sin6->port = o->orig.port;
+		sin6->addr[0] = o->orig.addr[0];
+		sin6->addr[1] = o->orig.addr[1];
+		sin6->addr[2] = o->orig.addr[2];
+		sin6->addr[3] = o->orig.addr[3];
 		ctx->optlen = sizeof(*sin6);
 	}
 	ctx->retval = 0;

@@ -19,8 +19,12 @@
 #include "config.h"
 #include "sidecap.h"
 
-/* A pod policy is a few hundred bytes; anything this large is the wrong file. */
-#define SC_MAX_FILE_SIZE (1 << 20)
+/*
+ * A pod policy without services is a few hundred bytes, but one with the most services and
+ * endpoints a slot holds, written in block style, runs to 10 MiB and more. Anything larger than
+ * this is the wrong file.
+ */
+#define SC_MAX_FILE_SIZE (16 << 20)
 
 /* (uid_t)-1 means "no change" to the kernel, and SC_ID_NONE means "not set" to the BPF side. */
 #define SC_ID_MAX 4294967294ull
@@ -29,8 +33,24 @@
  * A policy is written to the inactive slot while the active one still holds the old policy, so
  * the maps must hold both: each slot gets half of the capacity.
  */
-#define SC_SLOT_PORTS (SC_MAX_PORTS / SC_POLICY_SLOTS)
-#define SC_SLOT_CIDRS (SC_MAX_CIDRS / SC_POLICY_SLOTS)
+#define SC_SLOT_PORTS	  (SC_MAX_PORTS / SC_POLICY_SLOTS)
+#define SC_SLOT_CIDRS	  (SC_MAX_CIDRS / SC_POLICY_SLOTS)
+#define SC_SLOT_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
+#define SC_SLOT_ENDPOINTS (SC_MAX_ENDPOINTS / SC_POLICY_SLOTS)
+
+/*
+ * The most endpoints one service may list. Its selection table grows with the count (Maglev
+ * wants at least 100 entries per endpoint), and all tables share one map.
+ */
+#define SC_SVC_MAX_ENDPOINTS 256
+
+/* The longest service name: a DNS label. */
+#define SC_NAME_MAX 63
+
+_Static_assert((int)SC_BALANCE_RANDOM == (int)SC_LB_RANDOM &&
+		       (int)SC_BALANCE_ROUND_ROBIN == (int)SC_LB_ROUND_ROBIN &&
+		       (int)SC_BALANCE_MAGLEV == (int)SC_LB_MAGLEV,
+	       "enum sc_balance_cfg has the values of enum sc_balance");
 
 enum sc_key_id {
 	K_ROOT,
@@ -42,6 +62,8 @@ enum sc_key_id {
 	K_OUTBOUND_PORT,
 	K_INBOUND_PORT,
 	K_FAIL_OPEN,
+	K_ORIGINAL_DST,
+	K_ADMIN_PORTS,
 	K_OUTBOUND,
 	K_OUT_INCLUDE_RANGES,
 	K_OUT_EXCLUDE_RANGES,
@@ -51,6 +73,10 @@ enum sc_key_id {
 	K_IN_INCLUDE_PORTS,
 	K_IN_EXCLUDE_PORTS,
 	K_ACCELERATION,
+	K_NETNS,
+	K_METRICS,
+	K_METRICS_LISTEN,
+	K_SERVICES,
 	K__MAX
 };
 
@@ -62,16 +88,39 @@ enum sc_type {
 	T_BOOL,
 	T_CIDRS,
 	T_PORTS,
+	T_BOOL_CHOICE, /* one of two words, stored as a bool */
+	T_LISTEN,
+	T_SERVICES,
 };
+
+/* The words a key may take, up to a NULL name; WHAT names such a word in messages. */
+struct sc_choices {
+	const char *what;
+	struct {
+		const char *name;
+		int value;
+	} v[4];
+};
+
+static const struct sc_choices sc_orig_dst_choices = {
+	"an originalDst mode", {{"endpoint", false}, {"service", true}, {NULL}}};
+static const struct sc_choices sc_balance_choices = {"a balancing method",
+						     {{"random", SC_BALANCE_RANDOM},
+						      {"round_robin", SC_BALANCE_ROUND_ROBIN},
+						      {"maglev", SC_BALANCE_MAGLEV},
+						      {NULL}}};
+static const struct sc_choices sc_sidecar_choices = {
+	"a sidecar mode", {{"redirect", false}, {"bypass", true}, {NULL}}};
 
 struct sc_key {
 	const char *name;
 	const char *path; /* dotted, as diagnostics name it */
 	enum sc_key_id id;
 	enum sc_type type;
-	size_t off;		   /* where the value lives in struct sc_config */
-	const char *hint;	   /* how to fix a key given no value */
-	const struct sc_key *keys; /* T_MAP: the keys allowed inside, up to a NULL name */
+	size_t off;			  /* where the value lives in struct sc_config */
+	const char *hint;		  /* how to fix a key given no value */
+	const struct sc_key *keys;	  /* T_MAP: the keys allowed inside, up to a NULL name */
+	const struct sc_choices *choices; /* T_BOOL_CHOICE */
 };
 
 #define CFG(field) offsetof(struct sc_config, field)
@@ -86,6 +135,10 @@ static const struct sc_key sc_proxy_keys[] = {
 	 "remove the key for the default 15006"},
 	{"failOpen", "proxy.failOpen", K_FAIL_OPEN, T_BOOL, CFG(proxy.fail_open),
 	 "remove the key for the default true"},
+	{"originalDst", "proxy.originalDst", K_ORIGINAL_DST, T_BOOL_CHOICE, CFG(proxy.orig_service),
+	 "remove the key for the default endpoint", NULL, &sc_orig_dst_choices},
+	{"adminPorts", "proxy.adminPorts", K_ADMIN_PORTS, T_PORTS, CFG(proxy.admin_ports),
+	 "write [] for none, or remove the key for the default [15020, 15021, 15090]"},
 	{NULL},
 };
 
@@ -111,16 +164,26 @@ static const struct sc_key sc_inbound_keys[] = {
 	{NULL},
 };
 
+static const struct sc_key sc_metrics_keys[] = {
+	{"listen", "metrics.listen", K_METRICS_LISTEN, T_LISTEN, CFG(metrics.listen),
+	 "remove the key for the default 127.0.0.1:15020"},
+	{NULL},
+};
+
 static const struct sc_key sc_root_keys[] = {
 	{"cgroup", "cgroup", K_CGROUP, T_PATH, CFG(cgroup),
 	 "set the absolute path of the pod's cgroup v2 directory"},
 	{"pinPath", "pinPath", K_PIN_PATH, T_PATH, CFG(pin_path),
 	 "remove the key for the default derived from cgroup"},
+	{"netns", "netns", K_NETNS, T_PATH, CFG(netns),
+	 "remove the key, or set the path of the pod's network namespace file"},
 	{"proxy", "proxy", K_PROXY, T_MAP, 0, NULL, sc_proxy_keys},
 	{"outbound", "outbound", K_OUTBOUND, T_MAP, 0, NULL, sc_outbound_keys},
 	{"inbound", "inbound", K_INBOUND, T_MAP, 0, NULL, sc_inbound_keys},
 	{"acceleration", "acceleration", K_ACCELERATION, T_BOOL, CFG(acceleration),
 	 "remove the key for the default true"},
+	{"metrics", "metrics", K_METRICS, T_MAP, 0, NULL, sc_metrics_keys},
+	{"services", "services", K_SERVICES, T_SERVICES, 0, "write [] for none"},
 	{NULL},
 };
 
@@ -146,6 +209,26 @@ struct sc_port_items {
 	struct sc_port_item *v;
 };
 
+/* Where the parts of one endpoint were written, and which of them were accepted. */
+struct sc_ep_marks {
+	yaml_mark_t address;
+	bool address_ok;
+	bool port_ok;
+	bool weight_ok; /* also when the weight is not given */
+};
+
+/* The same for one service. */
+struct sc_svc_marks {
+	yaml_mark_t name;
+	yaml_mark_t vip;
+	yaml_mark_t endpoints; /* of the value */
+	bool name_ok;
+	bool vip_ok;
+	bool port_ok;
+	bool endpoints_ok; /* endpoints is a list; then eps has one entry per item */
+	struct sc_ep_marks *eps;
+};
+
 struct sc_parser {
 	const char *file;
 	yaml_document_t *doc;
@@ -155,6 +238,8 @@ struct sc_parser {
 	int err; /* -ENOMEM once an allocation failed */
 	struct sc_seen seen[K__MAX];
 	struct sc_port_items items[K__MAX]; /* for the T_PORTS keys only */
+	size_t n_svcs;
+	struct sc_svc_marks *svcs; /* one per item of services */
 };
 
 static int sc_diags_vadd(struct sc_diags *diags, const char *file, int line, int col,
@@ -278,7 +363,7 @@ static void sc_allowed(const struct sc_key *keys, char *buf, size_t size)
  * Check that NODE is a scalar that can be read as a C string: libyaml lets a quoted scalar
  * carry "\0", which would cut the value short without anyone noticing. PATH is KEY's own path
  * for its value, or a list item's; only the former marks KEY bad, since a bad item leaves the
- * rest of its list in use.
+ * rest of its list in use. KEY is NULL for values inside services, whose marks are elsewhere.
  */
 static bool sc_scalar(struct sc_parser *p, const struct sc_key *key, const char *path,
 		      const yaml_node_t *node, const char *expect)
@@ -286,13 +371,15 @@ static bool sc_scalar(struct sc_parser *p, const struct sc_key *key, const char 
 	char what[80];
 
 	if (node->type != YAML_SCALAR_NODE) {
-		p->seen[key->id].bad |= path == key->path;
+		if (key)
+			p->seen[key->id].bad |= path == key->path;
 		sc_diag(p, node->start_mark, path, "must be %s, not %s", expect,
 			sc_what(node, what, sizeof(what)));
 		return false;
 	}
 	if (strlen(sc_value(node)) != node->data.scalar.length) {
-		p->seen[key->id].bad |= path == key->path;
+		if (key)
+			p->seen[key->id].bad |= path == key->path;
 		sc_diag(p, node->start_mark, path, "contains a NUL character; remove it");
 		return false;
 	}
@@ -671,10 +758,12 @@ static int sc_cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* Port lists; "*" is every port, but not in proxy.adminPorts: the proxy has only so many. */
 static void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
 {
 	struct sc_port_set *field = (struct sc_port_set *)((char *)p->cfg + key->off);
 	struct sc_port_items *items = &p->items[key->id];
+	bool star_ok = key->id != K_ADMIN_PORTS;
 	size_t i, j, n, n_stars = 0, star = 0;
 	unsigned long long port;
 	yaml_mark_t star_mark = {0};
@@ -695,8 +784,13 @@ static void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const 
 	for (i = 0; i < n; i++) {
 		item = sc_item(p, node, i);
 		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
-		if (!sc_scalar(p, key, path, item, "a port or \"*\""))
+		if (!sc_scalar(p, key, path, item, star_ok ? "a port or \"*\"" : "a port"))
 			continue;
+		if (!strcmp(sc_value(item), "*") && !star_ok) {
+			sc_diag(p, item->start_mark, path,
+				"\"*\" is not allowed here (list the ports, or write [] for none)");
+			continue;
+		}
 		if (!strcmp(sc_value(item), "*")) {
 			if (n_stars++)
 				sc_diag(p, item->start_mark, path,
@@ -706,7 +800,8 @@ static void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const 
 			star_mark = item->start_mark;
 			continue;
 		}
-		if (sc_number(p, item, path, "a port", "1-65535, or \"*\" for all", true, 1, 65535,
+		if (sc_number(p, item, path, "a port",
+			      star_ok ? "1-65535, or \"*\" for all" : "1-65535", true, 1, 65535,
 			      &port))
 			continue;
 		for (j = 0; j < items->n; j++)
@@ -745,6 +840,564 @@ static void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const 
 	*field = set;
 }
 
+/* The words of C as "a, b or c". */
+static const char *sc_choice_words(const struct sc_choices *c, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; c->v[i].name && len < size; i++)
+		len += snprintf(buf + len, size - len, "%s%s",
+				!i		   ? ""
+				: c->v[i + 1].name ? ", "
+						   : " or ",
+				c->v[i].name);
+	return buf;
+}
+
+static bool sc_match_choice(const struct sc_choices *c, const char *s, int *out)
+{
+	size_t i;
+
+	for (i = 0; c->v[i].name; i++) {
+		if (!strcmp(s, c->v[i].name)) {
+			*out = c->v[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Report NODE, a scalar, as none of the words of C; one that differs only in case is named. */
+static void sc_bad_choice(struct sc_parser *p, const yaml_node_t *node, const char *path,
+			  const struct sc_choices *c)
+{
+	const char *s = sc_value(node);
+	char words[96];
+	size_t i;
+
+	for (i = 0; c->v[i].name; i++) {
+		if (!strcasecmp(s, c->v[i].name)) {
+			sc_diag(p, node->start_mark, path, "\"%.64s\" is not %s; did you mean %s?",
+				s, c->what, c->v[i].name);
+			return;
+		}
+	}
+	sc_diag(p, node->start_mark, path, "\"%.64s\" is not %s (use %s)", s, c->what,
+		sc_choice_words(c, words, sizeof(words)));
+}
+
+static void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key,
+				 const yaml_node_t *node)
+{
+	bool *field = (bool *)((char *)p->cfg + key->off);
+	char words[96];
+	int v;
+
+	if (!sc_scalar(p, key, key->path, node,
+		       sc_choice_words(key->choices, words, sizeof(words))))
+		return;
+	if (!sc_match_choice(key->choices, sc_value(node), &v)) {
+		p->seen[key->id].bad = true;
+		sc_bad_choice(p, node, key->path, key->choices);
+		return;
+	}
+	*field = v;
+}
+
+/*
+ * Check S as "ADDR:PORT", or "[ADDR]:PORT" for IPv6 as in URLs. Any address will do: who may
+ * scrape the metrics is the user's choice, so only the syntax is checked.
+ */
+static int sc_check_listen(const char *s, char *msg, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *h, *end, *port;
+	unsigned long long v;
+	uint8_t addr[16];
+	int family;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || end[1] != ':') {
+			snprintf(msg, size,
+				 "\"%.64s\" is not [ADDR]:PORT (write e.g. \"[::1]:15020\")", s);
+			return -EINVAL;
+		}
+		h = s + 1;
+		port = end + 2;
+		family = AF_INET6;
+	} else {
+		end = strrchr(s, ':');
+		if (!end) {
+			snprintf(msg, size, "\"%.64s\" has no port (write e.g. 127.0.0.1:15020)",
+				 s);
+			return -EINVAL;
+		}
+		if (memchr(s, ':', end - s)) {
+			snprintf(msg, size,
+				 "\"%.64s\": an IPv6 address goes in brackets (write e.g. "
+				 "\"[::1]:15020\")",
+				 s);
+			return -EINVAL;
+		}
+		h = s;
+		port = end + 1;
+		family = AF_INET;
+	}
+	if ((size_t)(end - h) >= sizeof(host))
+		end = h + sizeof(host) - 1;
+	memcpy(host, h, end - h);
+	host[end - h] = '\0';
+	if (inet_pton(family, host, addr) != 1) {
+		snprintf(msg, size, "\"%.64s\" is not an %s address (write an IP address, e.g. %s)",
+			 host, family == AF_INET ? "IPv4" : "IPv6",
+			 family == AF_INET ? "127.0.0.1:15020" : "\"[::1]:15020\"");
+		return -EINVAL;
+	}
+	if (sc_parse_uint(port, 65535, &v) || !v) {
+		snprintf(msg, size, "\"%.64s\": \"%.16s\" is not a port (use 1-65535)", s, port);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sc_parse_listen(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	char **field = (char **)((char *)p->cfg + key->off);
+	char msg[192], *s;
+
+	if (!sc_scalar(p, key, key->path, node, "a string \"ADDR:PORT\" or \"[ADDR]:PORT\""))
+		return;
+	if (sc_check_listen(sc_value(node), msg, sizeof(msg))) {
+		sc_bad(p, key, node, "%s", msg);
+		return;
+	}
+	s = strdup(sc_value(node));
+	if (!s) {
+		p->err = -ENOMEM;
+		return;
+	}
+	free(*field);
+	*field = s;
+}
+
+/*
+ * Where a value inside services is: services[SVC], then .endpoints[EP] unless EP is SIZE_MAX,
+ * then .KEY unless KEY is NULL.
+ */
+struct sc_loc {
+	size_t svc;
+	size_t ep;
+	const char *key;
+};
+
+/* A large file has a million values in services: their paths are spelt out for messages only. */
+static const char *sc_loc_path(const struct sc_loc *loc, char *buf, size_t size)
+{
+	int len;
+
+	len = snprintf(buf, size, "services[%zu]", loc->svc);
+	if (loc->ep != SIZE_MAX)
+		len += snprintf(buf + len, size - len, ".endpoints[%zu]", loc->ep);
+	if (loc->key)
+		snprintf(buf + len, size - len, ".%.64s", loc->key);
+	return buf;
+}
+
+static void sc_loc_diag(struct sc_parser *p, yaml_mark_t mark, const struct sc_loc *loc,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void sc_loc_diag(struct sc_parser *p, yaml_mark_t mark, const struct sc_loc *loc,
+			const char *fmt, ...)
+{
+	char path[160];
+	va_list ap;
+
+	p->errors++;
+	va_start(ap, fmt);
+	if (sc_diags_vadd(p->diags, p->file, mark.line + 1, mark.column + 1,
+			  sc_loc_path(loc, path, sizeof(path)), fmt, ap))
+		p->err = -ENOMEM;
+	va_end(ap);
+}
+
+static bool sc_loc_scalar(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+			  const char *expect)
+{
+	char path[160];
+
+	if (node->type == YAML_SCALAR_NODE && strlen(sc_value(node)) == node->data.scalar.length)
+		return true;
+	return sc_scalar(p, NULL, sc_loc_path(loc, path, sizeof(path)), node, expect);
+}
+
+/* A number in MIN..MAX, without quotes, as sc_number reads it. */
+static int sc_loc_number(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+			 const char *what, const char *use, unsigned long long min,
+			 unsigned long long max, unsigned long long *out)
+{
+	char path[160];
+
+	if (!sc_loc_scalar(p, loc, node, "a number"))
+		return -EINVAL;
+	if (sc_is_plain(node) && !sc_parse_uint(sc_value(node), max, out) && *out >= min)
+		return 0;
+	return sc_number(p, node, sc_loc_path(loc, path, sizeof(path)), what, use, false, min, max,
+			 out);
+}
+
+static int sc_loc_choice(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+			 const struct sc_choices *c, int *out)
+{
+	char path[160], words[96];
+
+	if (!sc_loc_scalar(p, loc, node, sc_choice_words(c, words, sizeof(words))))
+		return -EINVAL;
+	if (sc_match_choice(c, sc_value(node), out))
+		return 0;
+	sc_bad_choice(p, node, sc_loc_path(loc, path, sizeof(path)), c);
+	return -EINVAL;
+}
+
+/*
+ * Parse S as one address, without a prefix length. An IPv4-mapped IPv6 address is refused: the
+ * BPF side sees a connection to one as IPv4, so a service or endpoint written so would never
+ * match.
+ */
+static int sc_parse_addr(const char *s, int *family, uint8_t *addr, char *msg, size_t size)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	char v4[INET_ADDRSTRLEN];
+	const char *fam;
+
+	*family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	fam = *family == AF_INET ? "IPv4" : "IPv6";
+	memset(addr, 0, 16);
+	if (inet_pton(*family, s, addr) != 1) {
+		if (strchr(s, '/'))
+			snprintf(msg, size,
+				 "\"%.64s\" is a CIDR; write a single %s address, without the "
+				 "prefix length",
+				 s, fam);
+		else
+			snprintf(msg, size, "\"%.64s\" is not an %s address (write e.g. %s)", s,
+				 fam, *family == AF_INET ? "10.96.0.20" : "fd00::20");
+		return -EINVAL;
+	}
+	if (*family == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
+		inet_ntop(AF_INET, addr + 12, v4, sizeof(v4));
+		snprintf(msg, size,
+			 "\"%.64s\" is an IPv4-mapped IPv6 address; write the IPv4 address (%s)", s,
+			 v4);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sc_loc_addr(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+		       int *family, uint8_t *addr)
+{
+	char msg[192];
+
+	if (!sc_loc_scalar(p, loc, node, "an IP address"))
+		return -EINVAL;
+	if (!sc_parse_addr(sc_value(node), family, addr, msg, sizeof(msg)))
+		return 0;
+	sc_loc_diag(p, node->start_mark, loc, "%s", msg);
+	return -EINVAL;
+}
+
+/*
+ * A service name is a DNS label, dots allowed: it names the service in logs and metrics, where
+ * anything else would need quoting.
+ */
+static bool sc_valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && i > 0 && i < len - 1)
+			continue;
+		return false;
+	}
+	return len > 0;
+}
+
+static int sc_loc_name(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+		       char **out)
+{
+	const char *s;
+	size_t len;
+
+	if (!sc_loc_scalar(p, loc, node, "a name"))
+		return -EINVAL;
+	s = sc_value(node);
+	len = node->data.scalar.length;
+	if (len > SC_NAME_MAX) {
+		sc_loc_diag(p, node->start_mark, loc,
+			    "\"%.64s...\" is %zu characters; a name has at most %d", s, len,
+			    SC_NAME_MAX);
+		return -EINVAL;
+	}
+	if (!sc_valid_name(s, len)) {
+		sc_loc_diag(p, node->start_mark, loc,
+			    "\"%s\" is not a name (use lowercase letters, digits, - and ., "
+			    "starting and ending with a letter or digit)",
+			    s);
+		return -EINVAL;
+	}
+	*out = strdup(s);
+	if (!*out) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A key of the mappings inside services. */
+struct sc_item_key {
+	const char *name;
+	bool required;
+	const char *hint; /* how to fix the key missing or given no value */
+};
+
+enum { SVC_NAME, SVC_VIP, SVC_PORT, SVC_BALANCE, SVC_SIDECAR, SVC_ENDPOINTS, SVC__MAX };
+enum { EP_ADDRESS, EP_PORT, EP_WEIGHT, EP__MAX };
+_Static_assert((int)EP__MAX <= (int)SVC__MAX,
+	       "sc_parse_item has room for the keys of either table");
+
+static const struct sc_item_key sc_service_keys[SVC__MAX] = {
+	[SVC_NAME] = {"name", true, "name the service, e.g. name: reviews"},
+	[SVC_VIP] = {"vip", true, "set the service's virtual IP address, e.g. vip: 10.96.0.20"},
+	[SVC_PORT] = {"port", true, "set the service's port, e.g. port: 9080"},
+	[SVC_BALANCE] = {"balance", false, "remove the key for the default random"},
+	[SVC_SIDECAR] = {"sidecar", false, "remove the key for the default redirect"},
+	[SVC_ENDPOINTS] =
+		{"endpoints", true,
+		 "list the endpoints, e.g. endpoints: [{address: 10.99.0.2, port: 9080}]"},
+};
+
+static const struct sc_item_key sc_endpoint_keys[EP__MAX] = {
+	[EP_ADDRESS] = {"address", true, "set the endpoint's IP address, e.g. address: 10.99.0.2"},
+	[EP_PORT] = {"port", true, "set the endpoint's port, e.g. port: 9080"},
+	[EP_WEIGHT] = {"weight", false, "remove the key for the default 1"},
+};
+
+static void sc_item_allowed(const struct sc_item_key *keys, size_t n, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && len < size; i++)
+		len += snprintf(buf + len, size - len, "%s%s", len ? ", " : "", keys[i].name);
+}
+
+/*
+ * Read the mapping NODE, an item of services or of a service's endpoints, into V: V[i] is the
+ * value of KEYS[i], or NULL when the key is absent or has no value. Unknown and duplicate keys,
+ * keys given no value and missing required keys are reported as at the top level. Returns
+ * false when NODE is not a mapping.
+ */
+static bool sc_parse_item(struct sc_parser *p, const struct sc_item_key *keys, size_t n,
+			  struct sc_loc loc, const yaml_node_t *node, const yaml_node_t **v)
+{
+	const yaml_node_t *given[SVC__MAX] = {0};
+	char allowed[128], what[80];
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *val;
+	size_t i, j;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		sc_item_allowed(keys, n, allowed, sizeof(allowed));
+		sc_loc_diag(p, node->start_mark, &loc, "must be a mapping (keys: %s), not %s",
+			    allowed, sc_what(node, what, sizeof(what)));
+		return false;
+	}
+	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(p->doc, pair->key);
+		val = yaml_document_get_node(p->doc, pair->value);
+		if (k->type != YAML_SCALAR_NODE || strlen(sc_value(k)) != k->data.scalar.length) {
+			sc_item_allowed(keys, n, allowed, sizeof(allowed));
+			loc.key = NULL;
+			sc_loc_diag(p, k->start_mark, &loc,
+				    "keys must be plain names (allowed: %s)", allowed);
+			continue;
+		}
+		for (i = 0; i < n && strcmp(keys[i].name, sc_value(k)); i++)
+			;
+		if (i == n) {
+			for (j = 0; j < n && strcasecmp(keys[j].name, sc_value(k)); j++)
+				;
+			sc_item_allowed(keys, n, allowed, sizeof(allowed));
+			loc.key = sc_value(k);
+			sc_loc_diag(p, k->start_mark, &loc, "unknown key%s%s%s (allowed: %s)",
+				    j < n ? "; did you mean " : "", j < n ? keys[j].name : "",
+				    j < n ? "?" : "", allowed);
+			continue;
+		}
+		loc.key = keys[i].name;
+		if (given[i]) {
+			sc_loc_diag(p, k->start_mark, &loc,
+				    "duplicate key (first at line %zu); remove one",
+				    given[i]->start_mark.line + 1);
+			continue;
+		}
+		given[i] = k;
+		if (sc_is_null(val)) {
+			sc_loc_diag(p, val->start_mark, &loc, "no value (%s)", keys[i].hint);
+			continue;
+		}
+		v[i] = val;
+	}
+	for (i = 0; i < n; i++) {
+		if (!keys[i].required || given[i])
+			continue;
+		loc.key = keys[i].name;
+		sc_loc_diag(p, node->start_mark, &loc, "required key missing (%s)", keys[i].hint);
+	}
+	return true;
+}
+
+static void sc_parse_endpoint(struct sc_parser *p, struct sc_loc loc, const yaml_node_t *node,
+			      struct sc_endpoint_cfg *ep, struct sc_ep_marks *m)
+{
+	const yaml_node_t *v[EP__MAX] = {0};
+	unsigned long long n;
+
+	ep->weight = 1;
+	m->weight_ok = true;
+	if (!sc_parse_item(p, sc_endpoint_keys, EP__MAX, loc, node, v))
+		return;
+	if (v[EP_ADDRESS]) {
+		loc.key = "address";
+		m->address = v[EP_ADDRESS]->start_mark;
+		m->address_ok = !sc_loc_addr(p, &loc, v[EP_ADDRESS], &ep->family, ep->addr);
+	}
+	if (v[EP_PORT]) {
+		loc.key = "port";
+		m->port_ok = !sc_loc_number(p, &loc, v[EP_PORT], "a port", "1-65535", 1, 65535, &n);
+		if (m->port_ok)
+			ep->port = n;
+	}
+	if (v[EP_WEIGHT]) {
+		loc.key = "weight";
+		m->weight_ok = !sc_loc_number(p, &loc, v[EP_WEIGHT], "a weight",
+					      "0-65535; 0 drains the endpoint", 0, 65535, &n);
+		if (m->weight_ok)
+			ep->weight = n;
+	}
+}
+
+static void sc_parse_endpoints(struct sc_parser *p, struct sc_loc loc, const yaml_node_t *node,
+			       struct sc_service_cfg *svc, struct sc_svc_marks *m)
+{
+	char what[80];
+	size_t j, n;
+
+	m->endpoints = node->start_mark;
+	if (node->type != YAML_SEQUENCE_NODE) {
+		sc_loc_diag(p, node->start_mark, &loc,
+			    "must be a list of endpoints, not %s (write e.g. [{address: 10.99.0.2, "
+			    "port: 9080}])",
+			    sc_what(node, what, sizeof(what)));
+		return;
+	}
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	if (n) {
+		svc->endpoints = calloc(n, sizeof(*svc->endpoints));
+		m->eps = calloc(n, sizeof(*m->eps));
+		if (!svc->endpoints || !m->eps) {
+			p->err = -ENOMEM;
+			return;
+		}
+	}
+	svc->n_endpoints = n;
+	m->endpoints_ok = true;
+	loc.key = NULL;
+	for (j = 0; j < n; j++) {
+		loc.ep = j;
+		sc_parse_endpoint(p, loc, sc_item(p, node, j), &svc->endpoints[j], &m->eps[j]);
+	}
+}
+
+static void sc_parse_service(struct sc_parser *p, size_t i, const yaml_node_t *node,
+			     struct sc_service_cfg *svc, struct sc_svc_marks *m)
+{
+	const yaml_node_t *v[SVC__MAX] = {0};
+	struct sc_loc loc = {i, SIZE_MAX, NULL};
+	unsigned long long port;
+	int value;
+
+	svc->balance = SC_BALANCE_RANDOM;
+	svc->line = node->start_mark.line + 1;
+	if (!sc_parse_item(p, sc_service_keys, SVC__MAX, loc, node, v))
+		return;
+	if (v[SVC_NAME]) {
+		loc.key = "name";
+		m->name = v[SVC_NAME]->start_mark;
+		m->name_ok = !sc_loc_name(p, &loc, v[SVC_NAME], &svc->name);
+	}
+	if (v[SVC_VIP]) {
+		loc.key = "vip";
+		m->vip = v[SVC_VIP]->start_mark;
+		m->vip_ok = !sc_loc_addr(p, &loc, v[SVC_VIP], &svc->family, svc->vip);
+	}
+	if (v[SVC_PORT]) {
+		loc.key = "port";
+		m->port_ok =
+			!sc_loc_number(p, &loc, v[SVC_PORT], "a port", "1-65535", 1, 65535, &port);
+		if (m->port_ok)
+			svc->port = port;
+	}
+	if (v[SVC_BALANCE]) {
+		loc.key = "balance";
+		if (!sc_loc_choice(p, &loc, v[SVC_BALANCE], &sc_balance_choices, &value))
+			svc->balance = value;
+	}
+	if (v[SVC_SIDECAR]) {
+		loc.key = "sidecar";
+		if (!sc_loc_choice(p, &loc, v[SVC_SIDECAR], &sc_sidecar_choices, &value))
+			svc->bypass = value;
+	}
+	if (v[SVC_ENDPOINTS]) {
+		loc.key = "endpoints";
+		sc_parse_endpoints(p, loc, v[SVC_ENDPOINTS], svc, m);
+	}
+}
+
+/* The services, in file order. How many a policy holds is checked by the validation pass. */
+static void sc_parse_services(struct sc_parser *p, const struct sc_key *key,
+			      const yaml_node_t *node)
+{
+	struct sc_config *cfg = p->cfg;
+	size_t i, n;
+
+	/* A mapping here is most likely services keyed by name. */
+	if (node->type == YAML_MAPPING_NODE) {
+		sc_bad(p, key, node,
+		       "must be a list, not a mapping (start each service with - name:)");
+		return;
+	}
+	if (!sc_list(p, key, node, SIZE_MAX))
+		return;
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	if (!n)
+		return;
+	cfg->services = calloc(n, sizeof(*cfg->services));
+	p->svcs = calloc(n, sizeof(*p->svcs));
+	if (!cfg->services || !p->svcs) {
+		p->err = -ENOMEM;
+		return;
+	}
+	cfg->n_services = n;
+	p->n_svcs = n;
+	for (i = 0; i < n; i++)
+		sc_parse_service(p, i, sc_item(p, node, i), &cfg->services[i], &p->svcs[i]);
+}
+
 static void sc_parse_map(struct sc_parser *p, const struct sc_key *map, const yaml_node_t *node);
 
 static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
@@ -772,6 +1425,15 @@ static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const 
 		break;
 	case T_PORTS:
 		sc_parse_ports(p, key, node);
+		break;
+	case T_BOOL_CHOICE:
+		sc_parse_bool_choice(p, key, node);
+		break;
+	case T_LISTEN:
+		sc_parse_listen(p, key, node);
+		break;
+	case T_SERVICES:
+		sc_parse_services(p, key, node);
 		break;
 	}
 }
@@ -837,10 +1499,15 @@ static void sc_parse_map(struct sc_parser *p, const struct sc_key *map, const ya
 
 static int sc_config_defaults(struct sc_config *cfg, const char *name)
 {
+	static const uint16_t admin_ports[] = {15020, 15021, 15090};
+
 	cfg->path = strdup(name);
 	cfg->outbound.include_ranges.v = calloc(2, sizeof(struct sc_cidr));
-	if (!cfg->path || !cfg->outbound.include_ranges.v)
+	cfg->proxy.admin_ports.v = malloc(sizeof(admin_ports));
+	if (!cfg->path || !cfg->outbound.include_ranges.v || !cfg->proxy.admin_ports.v)
 		return -ENOMEM;
+	memcpy(cfg->proxy.admin_ports.v, admin_ports, sizeof(admin_ports));
+	cfg->proxy.admin_ports.n = sizeof(admin_ports) / sizeof(admin_ports[0]);
 	cfg->proxy.uid = 1337;
 	cfg->proxy.outbound_port = 15001;
 	cfg->proxy.inbound_port = 15006;
@@ -887,6 +1554,13 @@ static void sc_config_finish(struct sc_parser *p)
 	/* outbound.includePorts: [] means every port, as "*" does. */
 	if (!cfg->outbound.include_ports.n)
 		cfg->outbound.include_ports.all = true;
+	/* Metrics are on when the section is there, even empty: listen has a default. */
+	cfg->metrics.enabled = p->seen[K_METRICS].present && !p->seen[K_METRICS].bad;
+	if (cfg->metrics.enabled && !cfg->metrics.listen) {
+		cfg->metrics.listen = strdup("127.0.0.1:15020");
+		if (!cfg->metrics.listen)
+			p->err = -ENOMEM;
+	}
 }
 
 /* Report each item of the EXCLUDE list that is also in the INCLUDE list of the same direction. */
@@ -908,6 +1582,232 @@ static void sc_validate_overlap(struct sc_parser *p, enum sc_key_id inc_id, cons
 			"port %u is also in %s[%zu] (line %zu); remove it from one of the lists",
 			exc->v[i].port, inc_path, inc->v[j].index, inc->v[j].mark.line + 1);
 	}
+}
+
+/* An address and port of a service or endpoint, and the index of its item, for sorting. */
+struct sc_addr_ref {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+	size_t i;
+};
+
+static int sc_cmp_addr(const struct sc_addr_ref *a, const struct sc_addr_ref *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (c)
+		return c;
+	return (a->port > b->port) - (a->port < b->port);
+}
+
+/* By address and port, then by index: the first of equal ones is the one written first. */
+static int sc_cmp_addr_ref(const void *a, const void *b)
+{
+	const struct sc_addr_ref *x = a, *y = b;
+	int c = sc_cmp_addr(x, y);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+struct sc_name_ref {
+	const char *name;
+	size_t i;
+};
+
+static int sc_cmp_name_ref(const void *a, const void *b)
+{
+	const struct sc_name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* "10.0.0.1:80" or "[fd00::1]:80". */
+static const char *sc_addr_port(int family, const uint8_t *addr, uint16_t port, char *buf,
+				size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	if (family == AF_INET6)
+		snprintf(buf, size, "[%s]:%u", a, port);
+	else
+		snprintf(buf, size, "%s:%u", a, port);
+	return buf;
+}
+
+static const char *sc_family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* Checks between the endpoints of service I; REFS has room for all of them. */
+static void sc_validate_endpoints(struct sc_parser *p, size_t i, struct sc_addr_ref *refs)
+{
+	const struct sc_service_cfg *svc = &p->cfg->services[i];
+	const struct sc_svc_marks *m = &p->svcs[i];
+	struct sc_loc loc = {i, SIZE_MAX, "endpoints"};
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], ap[64];
+	const struct sc_endpoint_cfg *ep;
+	const struct sc_ep_marks *em;
+	bool weights_ok = true;
+	size_t j, n = 0, first;
+	uint64_t weight = 0;
+
+	if (!m->endpoints_ok)
+		return;
+	if (!svc->n_endpoints) {
+		sc_loc_diag(
+			p, m->endpoints, &loc,
+			"no endpoints; list at least one (write e.g. [{address: 10.99.0.2, port: "
+			"9080}])");
+		return;
+	}
+	if (svc->n_endpoints > SC_SVC_MAX_ENDPOINTS)
+		sc_loc_diag(p, m->endpoints, &loc, "%zu endpoints; a service holds at most %d",
+			    svc->n_endpoints, SC_SVC_MAX_ENDPOINTS);
+	for (j = 0; j < svc->n_endpoints; j++) {
+		ep = &svc->endpoints[j];
+		em = &m->eps[j];
+		weights_ok &= em->weight_ok;
+		weight += ep->weight;
+		if (!em->address_ok)
+			continue;
+		if (m->vip_ok && ep->family != svc->family) {
+			loc.ep = j;
+			loc.key = "address";
+			inet_ntop(ep->family, ep->addr, a, sizeof(a));
+			inet_ntop(svc->family, svc->vip, b, sizeof(b));
+			sc_loc_diag(p, em->address, &loc,
+				    "%s is %s but services[%zu].vip %s is %s; give a service "
+				    "endpoints of its vip's family",
+				    a, sc_family_name(ep->family), i, b,
+				    sc_family_name(svc->family));
+			continue;
+		}
+		if (!em->port_ok)
+			continue;
+		refs[n].family = ep->family;
+		memcpy(refs[n].addr, ep->addr, sizeof(refs[n].addr));
+		refs[n].port = ep->port;
+		refs[n].i = j;
+		n++;
+	}
+	loc.ep = SIZE_MAX;
+	loc.key = "endpoints";
+	if (weights_ok && !weight)
+		sc_loc_diag(p, m->endpoints, &loc,
+			    "every endpoint has weight 0; give at least one a weight above 0");
+	qsort(refs, n, sizeof(*refs), sc_cmp_addr_ref);
+	for (j = 1, first = 0; j < n; j++) {
+		if (sc_cmp_addr(&refs[first], &refs[j])) {
+			first = j;
+			continue;
+		}
+		loc.ep = refs[j].i;
+		loc.key = "address";
+		sc_loc_diag(
+			p, m->eps[refs[j].i].address, &loc,
+			"%s is also endpoints[%zu] (line %zu); remove one",
+			sc_addr_port(refs[j].family, refs[j].addr, refs[j].port, ap, sizeof(ap)),
+			refs[first].i, m->eps[refs[first].i].address.line + 1);
+	}
+}
+
+/*
+ * Checks between services. Duplicates are found by sorting, since a file may hold thousands of
+ * services; each is reported at the later item, naming the first.
+ */
+static void sc_validate_services(struct sc_parser *p)
+{
+	struct sc_config *cfg = p->cfg;
+	const struct sc_seen *seen = &p->seen[K_SERVICES];
+	struct sc_addr_ref *vips = NULL, *eps = NULL;
+	size_t i, j, first, n_names = 0, n_vips = 0;
+	size_t total = 0, most = 0;
+	struct sc_name_ref *names = NULL;
+	const struct sc_service_cfg *svc;
+	struct sc_loc loc = {0, SIZE_MAX, NULL};
+	char ap[64];
+
+	if (!p->n_svcs)
+		return;
+	if (cfg->n_services > SC_SLOT_SERVICES)
+		sc_diag(p, seen->mark, "services", "%zu services; a policy holds at most %u",
+			cfg->n_services, SC_SLOT_SERVICES);
+	for (i = 0; i < cfg->n_services; i++) {
+		total += cfg->services[i].n_endpoints;
+		if (cfg->services[i].n_endpoints > most)
+			most = cfg->services[i].n_endpoints;
+	}
+	if (total > SC_SLOT_ENDPOINTS)
+		sc_diag(p, seen->mark, "services",
+			"%zu endpoints in the services together; a policy holds at most %u", total,
+			SC_SLOT_ENDPOINTS);
+
+	names = malloc(cfg->n_services * sizeof(*names));
+	vips = malloc(cfg->n_services * sizeof(*vips));
+	eps = malloc((most + 1) * sizeof(*eps));
+	if (!names || !vips || !eps) {
+		p->err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < cfg->n_services; i++) {
+		svc = &cfg->services[i];
+		sc_validate_endpoints(p, i, eps);
+		if (p->svcs[i].name_ok) {
+			names[n_names].name = svc->name;
+			names[n_names].i = i;
+			n_names++;
+		}
+		if (p->svcs[i].vip_ok && p->svcs[i].port_ok) {
+			vips[n_vips].family = svc->family;
+			memcpy(vips[n_vips].addr, svc->vip, sizeof(vips[n_vips].addr));
+			vips[n_vips].port = svc->port;
+			vips[n_vips].i = i;
+			n_vips++;
+		}
+	}
+
+	qsort(names, n_names, sizeof(*names), sc_cmp_name_ref);
+	for (j = 1, first = 0; j < n_names; j++) {
+		if (strcmp(names[first].name, names[j].name)) {
+			first = j;
+			continue;
+		}
+		loc.svc = names[j].i;
+		loc.key = "name";
+		sc_loc_diag(
+			p, p->svcs[names[j].i].name, &loc,
+			"\"%s\" is also the name of services[%zu] (line %zu); give each service "
+			"its own name",
+			names[j].name, names[first].i, p->svcs[names[first].i].name.line + 1);
+	}
+
+	qsort(vips, n_vips, sizeof(*vips), sc_cmp_addr_ref);
+	for (j = 1, first = 0; j < n_vips; j++) {
+		if (sc_cmp_addr(&vips[first], &vips[j])) {
+			first = j;
+			continue;
+		}
+		loc.svc = vips[j].i;
+		loc.key = "vip";
+		sc_loc_diag(
+			p, p->svcs[vips[j].i].vip, &loc,
+			"%s is also the vip and port of services[%zu] (line %zu); give each "
+			"service a vip and port of its own",
+			sc_addr_port(vips[j].family, vips[j].addr, vips[j].port, ap, sizeof(ap)),
+			vips[first].i, p->svcs[vips[first].i].vip.line + 1);
+	}
+
+out_free:
+	free(eps);
+	free(vips);
+	free(names);
 }
 
 static size_t sc_port_entries(const struct sc_port_set *s)
@@ -943,11 +1843,15 @@ static void sc_config_validate(struct sc_parser *p)
 		sc_validate_overlap(p, K_IN_INCLUDE_PORTS, "inbound.includePorts",
 				    K_IN_EXCLUDE_PORTS, "inbound.excludePorts");
 
-	/* Each list is capped on its own while parsing; the slot holds all of them together. */
+	/*
+	 * Each list is capped on its own while parsing; the slot holds all of them together. An
+	 * admin port also in inbound.excludePorts shares its entry, but the compiler sizes its
+	 * buffer without looking, so it counts here too.
+	 */
 	n = sc_port_entries(&cfg->outbound.include_ports) +
 	    sc_port_entries(&cfg->outbound.exclude_ports) +
 	    sc_port_entries(&cfg->inbound.include_ports) +
-	    sc_port_entries(&cfg->inbound.exclude_ports);
+	    sc_port_entries(&cfg->inbound.exclude_ports) + cfg->proxy.admin_ports.n;
 	if (n > SC_SLOT_PORTS)
 		sc_diag(p, p->seen[K_ROOT].mark, "",
 			"%zu ports in the port lists together; a policy holds at most %u", n,
@@ -957,6 +1861,9 @@ static void sc_config_validate(struct sc_parser *p)
 		sc_diag(p, p->seen[K_ROOT].mark, "",
 			"%zu CIDRs in the range lists together; a policy holds at most %u", n,
 			SC_SLOT_CIDRS);
+
+	/* A service may share a port with the proxy: only its vip and port are matched. */
+	sc_validate_services(p);
 }
 
 static bool sc_diag_before(const struct sc_diag *a, const struct sc_diag *b)
@@ -964,12 +1871,8 @@ static bool sc_diag_before(const struct sc_diag *a, const struct sc_diag *b)
 	return a->line < b->line || (a->line == b->line && a->col < b->col);
 }
 
-/*
- * Put the diagnostics from V[0] on in file order, which is the order a user fixes them in; the
- * passes find them in another (a list's "*" is judged after its last item, cross-checks come
- * last). The sort is stable, so two problems at one node keep the order they were found in.
- */
-static void sc_diags_sort(struct sc_diag *v, size_t n)
+/* The sort of last resort, when there is no memory for a merge sort: stable, O(n^2). */
+static void sc_diags_insertion_sort(struct sc_diag *v, size_t n)
 {
 	struct sc_diag d;
 	size_t i, j;
@@ -980,6 +1883,48 @@ static void sc_diags_sort(struct sc_diag *v, size_t n)
 			v[j] = v[j - 1];
 		v[j] = d;
 	}
+}
+
+/*
+ * Put the diagnostics from V[0] on in file order, which is the order a user fixes them in; the
+ * passes find them in another (a list's "*" is judged after its last item, cross-checks come
+ * last). The sort is stable, so two problems at one node keep the order they were found in. It
+ * is a merge sort: a file of thousands of services can give thousands of diagnostics, those of
+ * the validation pass all after those of the parse pass.
+ */
+static void sc_diags_sort(struct sc_diag *v, size_t n)
+{
+	struct sc_diag *tmp, *from, *to, *swap;
+	size_t width, lo, mid, hi, i, j, k;
+
+	if (n < 2)
+		return;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp) {
+		sc_diags_insertion_sort(v, n);
+		return;
+	}
+	from = v;
+	to = tmp;
+	for (width = 1; width < n; width *= 2) {
+		for (lo = 0; lo < n; lo += 2 * width) {
+			mid = lo + width < n ? lo + width : n;
+			hi = lo + 2 * width < n ? lo + 2 * width : n;
+			/* On a tie the left run goes first: that keeps the sort stable. */
+			for (i = lo, j = mid, k = lo; k < hi; k++) {
+				if (j == hi || (i < mid && !sc_diag_before(&from[j], &from[i])))
+					to[k] = from[i++];
+				else
+					to[k] = from[j++];
+			}
+		}
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+	free(tmp);
 }
 
 static void sc_syntax_error(struct sc_parser *p, const yaml_parser_t *parser)
@@ -1070,6 +2015,9 @@ out_parser:
 	yaml_parser_delete(&parser);
 	for (i = 0; i < K__MAX; i++)
 		free(p.items[i].v);
+	for (i = 0; i < p.n_svcs; i++)
+		free(p.svcs[i].eps);
+	free(p.svcs);
 	sc_diags_sort(p.diags->v + first, p.diags->n - first);
 	sc_diags_free(&scratch);
 	err = p.err ? p.err : p.errors ? -EINVAL : 0;
@@ -1125,6 +2073,8 @@ out_free:
 
 void sc_config_free(struct sc_config *cfg)
 {
+	size_t i;
+
 	free(cfg->path);
 	free(cfg->cgroup);
 	free(cfg->pin_path);
@@ -1134,7 +2084,37 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg->outbound.exclude_ports.v);
 	free(cfg->inbound.include_ports.v);
 	free(cfg->inbound.exclude_ports.v);
+	free(cfg->proxy.admin_ports.v);
+	free(cfg->netns);
+	free(cfg->metrics.listen);
+	for (i = 0; i < cfg->n_services; i++) {
+		free(cfg->services[i].name);
+		free(cfg->services[i].endpoints);
+	}
+	free(cfg->services);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool sc_endpoint_equal(const struct sc_endpoint_cfg *a, const struct sc_endpoint_cfg *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr)) &&
+	       a->port == b->port && a->weight == b->weight;
+}
+
+bool sc_service_equal(const struct sc_service_cfg *a, const struct sc_service_cfg *b)
+{
+	size_t i;
+
+	if (!!a->name != !!b->name || (a->name && strcmp(a->name, b->name)))
+		return false;
+	if (a->family != b->family || memcmp(a->vip, b->vip, sizeof(a->vip)) ||
+	    a->port != b->port || a->balance != b->balance || a->bypass != b->bypass ||
+	    a->n_endpoints != b->n_endpoints)
+		return false;
+	for (i = 0; i < a->n_endpoints; i++)
+		if (!sc_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
+			return false;
+	return true;
 }
 
 void sc_diags_free(struct sc_diags *diags)

@@ -29,6 +29,32 @@ struct sc_port_set {
 	uint16_t *v;
 };
 
+/* How a service picks an endpoint. The values are those of enum sc_balance in bpf/sidecap.h. */
+enum sc_balance_cfg {
+	SC_BALANCE_RANDOM = 1,
+	SC_BALANCE_ROUND_ROBIN = 2,
+	SC_BALANCE_MAGLEV = 3,
+};
+
+struct sc_endpoint_cfg {
+	int family;	  /* AF_INET or AF_INET6, the family of the service's vip */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
+	uint16_t port;
+	uint32_t weight; /* 0-65535, default 1; 0 is drained: kept, but never picked */
+};
+
+struct sc_service_cfg {
+	char *name;	 /* unique among the services */
+	int family;	 /* AF_INET or AF_INET6; never an IPv4-mapped IPv6 address */
+	uint8_t vip[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
+	uint16_t port;	 /* (vip, port) is unique among the services */
+	int balance;	 /* enum sc_balance_cfg, default SC_BALANCE_RANDOM */
+	bool bypass;	 /* sidecar: bypass (default redirect) */
+	size_t n_endpoints;
+	struct sc_endpoint_cfg *endpoints; /* in file order, 1-256, (addr, port) unique */
+	int line;			   /* 1-based line of the item in the file, for messages */
+};
+
 struct sc_config {
 	char *path;	/* file it was read from ("<string>" for sc_config_parse_string) */
 	char *cgroup;	/* required: absolute path of a cgroup v2 directory */
@@ -37,9 +63,11 @@ struct sc_config {
 		uint32_t uid; /* default 1337 */
 		uint32_t gid; /* default: none */
 		bool has_gid;
-		uint16_t outbound_port; /* default 15001 */
-		uint16_t inbound_port;	/* default 15006 */
-		bool fail_open;		/* default true */
+		uint16_t outbound_port;		/* default 15001 */
+		uint16_t inbound_port;		/* default 15006 */
+		bool fail_open;			/* default true */
+		bool orig_service;		/* originalDst: service; default endpoint (false) */
+		struct sc_port_set admin_ports; /* default [15020, 15021, 15090]; never "*" */
 	} proxy;
 	struct {
 		struct sc_cidr_set include_ranges; /* default ["*"] = 0.0.0.0/0 and ::/0 */
@@ -52,6 +80,13 @@ struct sc_config {
 		struct sc_port_set exclude_ports; /* default [] */
 	} inbound;
 	bool acceleration; /* default true */
+	char *netns;	   /* the netns file where inbound steering is linked; NULL: not given */
+	struct {
+		bool enabled; /* the section is present; listen defaults to 127.0.0.1:15020 */
+		char *listen; /* "ADDR:PORT" or "[ADDR]:PORT", as written; NULL when off */
+	} metrics;
+	size_t n_services;
+	struct sc_service_cfg *services; /* in file order; default none */
 };
 
 #define SC_PIN_ROOT "/sys/fs/bpf/sidecap"
@@ -82,6 +117,13 @@ int sc_config_parse_string(const char *name, const char *text, size_t len, struc
 			   struct sc_diags *diags);
 
 void sc_config_free(struct sc_config *cfg);
+
+/*
+ * Whether A and B are the same service: every field but line, endpoints compared in order (an
+ * endpoint's position is its index in the BPF maps, so a reordered list is a different policy).
+ */
+bool sc_service_equal(const struct sc_service_cfg *a, const struct sc_service_cfg *b);
+
 void sc_diags_free(struct sc_diags *diags);
 
 /* Print each diagnostic as "FILE:LINE:COL: key: message\n". */

@@ -5,27 +5,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <uv.h>
 
 #include "interceptor.h"
 #include "log.h"
+#include "metrics.h"
 #include "pod.h"
-#include "sidecap.h"
+#include "report.h"
+#include "watch.h"
+
+/* Long enough to coalesce an editor's or kubelet's burst, short enough to apply in < 100 ms. */
+#define SC_WATCH_DEBOUNCE_MS 20
 
 struct sc_daemon {
 	uv_loop_t loop;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_signal_t sighup;
+	struct sc_watch *watch;
+	struct sc_metrics *metrics;
 	struct sc_pod pod;
+	struct sc_reloads reloads;
 	const char *config_path;
 	bool keep;
-	int exit_code;
+	bool ready;
 };
 
 int sc_check_privileges(void)
@@ -47,12 +54,35 @@ int sc_check_privileges(void)
 	return 0;
 }
 
+static double sc_unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double sc_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void on_close(uv_handle_t *h)
 {
 }
 
 static void sc_daemon_stop(struct sc_daemon *d)
 {
+	d->ready = false;
+	if (d->watch)
+		sc_watch_stop(d->watch);
+	d->watch = NULL;
+	if (d->metrics)
+		sc_metrics_stop(d->metrics);
+	d->metrics = NULL;
 	uv_close((uv_handle_t *)&d->sigterm, on_close);
 	uv_close((uv_handle_t *)&d->sigint, on_close);
 	uv_close((uv_handle_t *)&d->sighup, on_close);
@@ -67,29 +97,83 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 	sc_daemon_stop(d);
 }
 
-/* SIGHUP: read the config again; a bad file never replaces the running policy. */
+static bool sc_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/*
+ * Read the config again and apply it. A file that does not parse, validate or apply never
+ * replaces the running policy; the daemon logs why and stays up.
+ */
+static void sc_reload(struct sc_daemon *d, const char *why)
+{
+	const struct sc_config *cur = sc_pod_config(&d->pod);
+	double t0 = sc_mono_ms();
+	struct sc_config *cfg;
+	int err = -ENOMEM;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || sc_load_config(d->config_path, cfg))
+		goto out_reject;
+	if (strcmp(cfg->cgroup, cur->cgroup) || strcmp(cfg->pin_path, cur->pin_path) ||
+	    sc_str_differs(cfg->netns, cur->netns)) {
+		pr_warn("%s: cgroup, pinPath and netns are fixed for the life of the daemon; "
+			"restart it to change them\n",
+			d->config_path);
+		goto out_reject;
+	}
+	if (cfg->metrics.enabled != cur->metrics.enabled ||
+	    sc_str_differs(cfg->metrics.listen, cur->metrics.listen))
+		pr_warn("%s: metrics.listen takes effect when the daemon restarts\n",
+			d->config_path);
+	err = sc_pod_apply(&d->pod, cfg);
+	if (err) {
+		pr_warn("%s: applying failed (%s)\n", d->config_path, strerror(-err));
+		goto out_reject;
+	}
+	d->reloads.ok++;
+	d->reloads.last_ok = sc_unix_now();
+	pr_info("%s (%s): policy generation %u applied in %.1f ms\n", d->config_path, why,
+		d->pod.generation, sc_mono_ms() - t0);
+	return;
+
+out_reject:
+	if (cfg) {
+		sc_config_free(cfg);
+		free(cfg);
+	}
+	d->reloads.failed++;
+	d->reloads.last_failed = sc_unix_now();
+	pr_warn("%s: rejected; policy generation %u stays\n", d->config_path, d->pod.generation);
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
-	struct sc_daemon *d = h->data;
-	struct sc_config cfg = {0};
-	int err;
+	sc_reload(h->data, "SIGHUP");
+}
 
-	if (sc_load_config(d->config_path, &cfg)) {
-		pr_warn("%s: rejected; the running policy stays\n", d->config_path);
-		return;
-	}
-	if (strcmp(cfg.pin_path, d->pod.pin_path)) {
-		pr_warn("%s: pinPath changed; restart the daemon to move the pins; the running "
-			"policy stays\n",
-			d->config_path);
-		goto out;
-	}
-	err = sc_pod_apply(&d->pod, &cfg);
-	if (err)
-		pr_warn("%s: applying failed (%s); the running policy stays\n", d->config_path,
-			strerror(-err));
-out:
-	sc_config_free(&cfg);
+static void on_config_change(struct sc_watch *w, void *ctx)
+{
+	sc_reload(ctx, "file changed");
+}
+
+static int sc_render_metrics(void *ctx, char **body, size_t *len)
+{
+	struct sc_daemon *d = ctx;
+	struct sc_report_src src = {
+		.pin_path = d->pod.pin_path,
+		.cfg = sc_pod_config(&d->pod),
+		.ids = &d->pod.ids,
+		.reloads = &d->reloads,
+	};
+
+	return sc_report_metrics(&src, body, len);
+}
+
+static bool sc_is_ready(void *ctx)
+{
+	return ((struct sc_daemon *)ctx)->ready;
 }
 
 static int sc_write_pidfile(const char *path)
@@ -113,7 +197,8 @@ int sc_cmd_run(int argc, char **argv)
 		{0},
 	};
 	struct sc_pod_opts pod_opts = {0};
-	struct sc_config cfg = {0};
+	struct sc_config *cfg = NULL;
+	char pin_path[PATH_MAX];
 	const char *ready = NULL;
 	struct sc_daemon d = {0};
 	int c, err;
@@ -145,15 +230,30 @@ int sc_cmd_run(int argc, char **argv)
 	}
 	if (sc_check_privileges())
 		return 1;
-	if (sc_load_config(d.config_path, &cfg))
-		return 1;
-	err = sc_pod_open(&d.pod, &cfg, &pod_opts);
+	uv_loop_init(&d.loop);
+	/* Watch before the first read, so that a change in between is not lost. */
+	err = sc_watch_start(&d.loop, d.config_path, SC_WATCH_DEBOUNCE_MS, on_config_change, &d,
+			     &d.watch);
+	cfg = calloc(1, sizeof(*cfg));
+	if (err || !cfg || sc_load_config(d.config_path, cfg)) {
+		err = err ? err : -EINVAL;
+		goto out_loop;
+	}
+	err = sc_pod_open(&d.pod, cfg, &pod_opts);
 	if (err)
-		goto out_cfg;
-	pr_info("attached to %s, pinned under %s (%s)\n", cfg.cgroup, d.pod.pin_path,
+		goto out_loop;
+	cfg = NULL; /* the pod's now */
+	snprintf(pin_path, sizeof(pin_path), "%s", d.pod.pin_path);
+	pr_info("attached to %s, pinned under %s (%s)\n", sc_pod_config(&d.pod)->cgroup, pin_path,
 		d.pod.adopted ? "adopted the pinned links" : "new links");
 
-	uv_loop_init(&d.loop);
+	if (sc_pod_config(&d.pod)->metrics.enabled) {
+		err = sc_metrics_start(&d.loop, sc_pod_config(&d.pod)->metrics.listen,
+				       sc_render_metrics, sc_is_ready, &d, &d.metrics);
+		if (err)
+			/* Interception is up and stays up: only the metrics are missing. */
+			pr_warn("metrics: not served (interception goes on)\n");
+	}
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -161,22 +261,33 @@ int sc_cmd_run(int argc, char **argv)
 	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
 	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	d.ready = true;
 	if (ready && (err = sc_write_pidfile(ready)))
 		pr_warn("--ready-file %s: %s\n", ready, strerror(-err));
+	err = 0;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	uv_loop_close(&d.loop);
 
 	sc_pod_close(&d.pod);
 	if (!d.keep) {
-		err = sc_pins_remove(cfg.pin_path);
+		err = sc_pins_remove(pin_path);
 		if (err)
-			pr_warn("removing %s: %s\n", cfg.pin_path, strerror(-err));
+			pr_warn("removing %s: %s\n", pin_path, strerror(-err));
 		else
-			pr_info("detached and unpinned %s\n", cfg.pin_path);
+			pr_info("detached and unpinned %s\n", pin_path);
 	}
-out_cfg:
-	sc_config_free(&cfg);
+	uv_loop_close(&d.loop);
 	return err ? 1 : 0;
+
+out_loop:
+	if (cfg) {
+		sc_config_free(cfg);
+		free(cfg);
+	}
+	if (d.watch)
+		sc_watch_stop(d.watch);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d.loop);
+	return 1;
 }
 
 int sc_cmd_cleanup(int argc, char **argv)
@@ -210,53 +321,27 @@ int sc_cmd_cleanup(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
-static int sc_open_pinned_map(const char *pin_path, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (sc_pin_map_path(path, sizeof(path), pin_path, name))
-		return -ENAMETOOLONG;
-	return bpf_obj_get(path);
-}
-
-static long sc_count_keys(int fd, size_t key_size)
-{
-	char k[64], next[64];
-	void *prev = NULL;
-	long n = 0;
-
-	if (key_size > sizeof(k))
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(k, next, key_size);
-		prev = k;
-		n++;
-	}
-	return n;
-}
-
 /* From the pins alone: works while the daemon is down. */
 int sc_cmd_status(int argc, char **argv)
 {
-	static const char *const names[] = {
-#define SC_COUNTER_NAME(n) #n,
-		SC_COUNTERS(SC_COUNTER_NAME)
-#undef SC_COUNTER_NAME
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{0},
 	};
 	struct sc_config cfg = {0};
-	struct sc_state st;
-	char path[PATH_MAX];
-	int ncpu = libbpf_num_possible_cpus();
-	int fd, l, i, c;
+	struct sc_report_src src = {0};
 	const char *file = NULL;
-	__u32 zero = 0;
-	__u64 *vals;
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {0}};
+	bool json = false;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c != 'c')
+		if (c == 'c')
+			file = optarg;
+		else if (c == 'j')
+			json = true;
+		else
 			return 2;
-		file = optarg;
 	}
 	if (!file) {
 		fprintf(stderr, "interceptor status: --config FILE is required\n");
@@ -264,62 +349,13 @@ int sc_cmd_status(int argc, char **argv)
 	}
 	if (sc_load_config(file, &cfg))
 		return 1;
-	printf("pod      %s\npins     %s\n", cfg.cgroup, cfg.pin_path);
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		sc_pin_link_path(path, sizeof(path), cfg.pin_path, sc_link_names[l]);
-		printf("link     %-13s %s\n", sc_link_names[l],
-		       access(path, F_OK) ? "not pinned" : "attached");
-	}
-	fd = sc_open_pinned_map(cfg.pin_path, SC_MAP_STATE);
-	if (fd < 0) {
-		printf("policy   none (%s)\n", strerror(errno));
-		sc_config_free(&cfg);
-		return 1;
-	}
-	if (!bpf_map_lookup_elem(fd, &zero, &st))
-		printf("policy   generation %u in slot %u\n", st.generation, st.active_slot);
-	close(fd);
-
-	fd = sc_open_pinned_map(cfg.pin_path, SC_MAP_STATS);
-	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
-	for (i = 0; fd >= 0 && vals && i < SC_C__MAX; i++) {
-		__u32 key = i;
-		__u64 sum = 0;
-		int cpu;
-
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue;
-		for (cpu = 0; cpu < ncpu; cpu++)
-			sum += vals[cpu];
-		printf("counter  %-32s %llu\n", names[i], (unsigned long long)sum);
-	}
-	free(vals);
-	if (fd >= 0)
-		close(fd);
-
-	{
-		static const struct {
-			const char *map;
-			size_t key_size;
-			long cap;
-		} occ[] = {
-			{SC_MAP_SOCKHASH, sizeof(struct sc_tuple), SC_MAX_SOCKETS},
-			{SC_MAP_FLOWS, sizeof(struct sc_tuple), SC_MAX_FLOWS},
-			{SC_MAP_HANDOVER, sizeof(struct sc_tuple), SC_MAX_HANDOVER},
-			{SC_MAP_PORTS, sizeof(__u32), SC_MAX_PORTS},
-			{SC_MAP_CIDRS, sizeof(struct sc_cidr_key), SC_MAX_CIDRS},
-		};
-		size_t j;
-
-		for (j = 0; j < sizeof(occ) / sizeof(occ[0]); j++) {
-			fd = sc_open_pinned_map(cfg.pin_path, occ[j].map);
-			if (fd < 0)
-				continue;
-			printf("map      %-13s %ld / %ld\n", occ[j].map,
-			       sc_count_keys(fd, occ[j].key_size), occ[j].cap);
-			close(fd);
-		}
-	}
+	src.pin_path = cfg.pin_path;
+	src.cfg = &cfg;
+	err = sc_report_status(&src, json, stdout);
+	if (err)
+		fprintf(stderr,
+			"status: nothing pinned under %s (%s): is the interceptor running?\n",
+			cfg.pin_path, strerror(-err));
 	sc_config_free(&cfg);
-	return 0;
+	return err ? 1 : 0;
 }

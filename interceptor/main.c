@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		     "       interceptor validate FILE\n"
 		     "       interceptor check\n"
 		     "       interceptor cleanup --config FILE\n"
-		     "       interceptor status --config FILE\n");
+		     "       interceptor status --config FILE [--json]\n");
 }
 
 /* Load and validate FILE, printing every problem. 0 or -errno. */

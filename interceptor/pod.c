@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +20,10 @@
 #include "policy.h"
 
 const char *const sc_link_names[SC_LINK__MAX] = {
-	[SC_LINK_CONNECT4] = "connect4",
-	[SC_LINK_CONNECT6] = "connect6",
-	[SC_LINK_GETPEERNAME4] = "getpeername4",
-	[SC_LINK_GETPEERNAME6] = "getpeername6",
-	[SC_LINK_SOCKOPS] = "sockops",
-	[SC_LINK_GETSOCKOPT] = "getsockopt",
-	[SC_LINK_SK_MSG] = "sk_msg",
+	[SC_LINK_CONNECT4] = "connect4",	 [SC_LINK_CONNECT6] = "connect6",
+	[SC_LINK_GETPEERNAME4] = "getpeername4", [SC_LINK_GETPEERNAME6] = "getpeername6",
+	[SC_LINK_SOCKOPS] = "sockops",		 [SC_LINK_SK_LOOKUP] = "sk_lookup",
+	[SC_LINK_GETSOCKOPT] = "getsockopt",	 [SC_LINK_SK_MSG] = "sk_msg",
 };
 
 int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name)
@@ -170,6 +168,8 @@ static struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l
 		return skel->progs.sc_sockops;
 	case SC_LINK_GETSOCKOPT:
 		return skel->progs.sc_getsockopt;
+	case SC_LINK_SK_LOOKUP:
+		return skel->progs.sc_sk_lookup;
 	default:
 		return skel->progs.sc_sk_msg;
 	}
@@ -231,6 +231,17 @@ static int sc_adopt_link(struct sc_pod *pod, enum sc_link l, const char *path, i
 		err = -EEXIST;
 		goto out_close;
 	}
+	if (info.type == BPF_LINK_TYPE_NETNS && pod->netns_fd >= 0) {
+		struct stat st;
+
+		if (!fstat(pod->netns_fd, &st) && st.st_ino != info.netns.netns_ino) {
+			pr_warn("%s: linked into another network namespace (inode %u, not %lu); "
+				"run `interceptor cleanup` for the old pin path first\n",
+				path, info.netns.netns_ino, (unsigned long)st.st_ino);
+			err = -EEXIST;
+			goto out_close;
+		}
+	}
 	if (bpf_link_update(fd, prog_fd, NULL)) {
 		err = -errno;
 		pr_warn("%s: replacing the program failed: %s\n", path, strerror(-err));
@@ -268,11 +279,19 @@ static int sc_new_link(struct sc_pod *pod, enum sc_link l, const char *path, int
 	case SC_LINK_GETSOCKOPT:
 		type = BPF_CGROUP_GETSOCKOPT;
 		break;
+	case SC_LINK_SK_LOOKUP:
+		type = BPF_SK_LOOKUP;
+		break;
 	default:
 		type = BPF_SK_MSG_VERDICT;
 		break;
 	}
-	target = l == SC_LINK_SK_MSG ? bpf_map__fd(pod->skel->maps.sc_sockhash) : pod->cgroup_fd;
+	if (l == SC_LINK_SK_MSG)
+		target = bpf_map__fd(pod->skel->maps.sc_sockhash);
+	else if (l == SC_LINK_SK_LOOKUP)
+		target = pod->netns_fd;
+	else
+		target = pod->cgroup_fd;
 	fd = bpf_link_create(prog_fd, target, type, NULL);
 	if (fd < 0) {
 		int err = -errno;
@@ -306,7 +325,73 @@ static void sc_print_load_hint(int err)
 			strerror(-err));
 }
 
-int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc_pod_opts *opts)
+static int sc_unpin_link(const char *pin_path, enum sc_link l)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[l]))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Detach explicitly: a daemon still holding the link must not keep it attached. */
+	if (bpf_link_detach(fd) && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	if (unlink(path) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+/* The inode of the initial network namespace (PROC_NET_INIT_INO), fixed since Linux 3.8; /proc/1
+ * may not be readable, even by root, in a container. */
+#define SC_INIT_NETNS_INO 0xEFFFFFF9U
+
+/*
+ * The network namespace for inbound steering: the config's `netns`, else the daemon's own. The
+ * host's namespace is never used: steering there would capture the machine's inbound traffic.
+ * Returns an fd, -1 when steering stays off, or -errno.
+ */
+static int sc_open_netns(const struct sc_config *cfg)
+{
+	const char *path = cfg->netns ? cfg->netns : "/proc/self/ns/net";
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_warn("netns %s: %s (give a network namespace file such as /run/netns/NAME)\n",
+			path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st)) {
+		pr_warn("netns %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	if (st.st_ino == SC_INIT_NETNS_INO) {
+		close(fd);
+		if (cfg->netns) {
+			pr_warn("netns %s: is the host's network namespace; inbound steering there "
+				"would capture the machine's own traffic. Give the pod's "
+				"namespace\n",
+				path);
+			return -EPERM;
+		}
+		pr_info("inbound steering off: the daemon runs in the host's network namespace "
+			"and the config gives no `netns`\n");
+		return -1;
+	}
+	return fd;
+}
+
+static bool sc_link_wanted(const struct sc_pod *pod, enum sc_link l)
+{
+	return l != SC_LINK_SK_LOOKUP || pod->netns_fd >= 0;
+}
+
+int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
 	char path[PATH_MAX];
 	bool created[SC_LINK__MAX] = {};
@@ -314,6 +399,7 @@ int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc
 
 	memset(pod, 0, sizeof(*pod));
 	pod->cgroup_fd = -1;
+	pod->netns_fd = -1;
 	for (l = 0; l < SC_LINK__MAX; l++)
 		pod->link_fd[l] = -1;
 	snprintf(pod->pin_path, sizeof(pod->pin_path), "%s", cfg->pin_path);
@@ -322,6 +408,10 @@ int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc
 	if (err < 0)
 		return err;
 	pod->cgroup_fd = err;
+	err = sc_open_netns(cfg);
+	if (err < -1)
+		goto out_close;
+	pod->netns_fd = err;
 
 	err = sc_ensure_bpffs(pod->pin_path);
 	if (err)
@@ -363,7 +453,10 @@ int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc
 		err = sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l]);
 		if (err)
 			goto out_unlink;
-		if (access(path, F_OK) == 0) {
+		if (!sc_link_wanted(pod, l)) {
+			/* Inbound steering was on in an earlier run: take it away. */
+			err = sc_unpin_link(pod->pin_path, l);
+		} else if (access(path, F_OK) == 0) {
 			err = sc_adopt_link(pod, l, path, prog_fd);
 		} else {
 			err = sc_new_link(pod, l, path, prog_fd);
@@ -384,80 +477,142 @@ out_unlink:
 		}
 	}
 out_close:
+	/* CFG went to slot_cfg only if the policy was applied: give it back. */
+	if (pod->slot_cfg[pod->active_slot] == cfg)
+		pod->slot_cfg[pod->active_slot] = NULL;
 	sc_pod_close(pod);
 	return err;
 }
 
-/* Delete the entries of SLOT from the port and CIDR sets. */
-static int sc_clear_slot(struct sc_pod *pod, __u32 slot)
+/* Free a config the pod owns (allocated with malloc). */
+static void sc_config_destroy(struct sc_config *cfg)
+{
+	if (!cfg)
+		return;
+	sc_config_free(cfg);
+	free(cfg);
+}
+
+static int sc_port_key_in_slot(const void *key, void *arg)
+{
+	return *(const __u32 *)key >> 24 == *(const __u32 *)arg;
+}
+
+static int sc_cidr_key_in_slot(const void *key, void *arg)
+{
+	return ((const struct sc_cidr_key *)key)->slot == *(const __u32 *)arg;
+}
+
+static int sc_write_sets(struct sc_pod *pod, __u32 slot, const struct sc_compiled *c)
 {
 	int ports = bpf_map__fd(pod->skel->maps.sc_ports);
 	int cidrs = bpf_map__fd(pod->skel->maps.sc_cidrs);
-	struct sc_cidr_key ck, cnext;
-	__u32 pk, pnext;
-	void *prev;
+	__u8 one = 1;
+	long n;
+	size_t i;
 
-	for (prev = NULL; !bpf_map_get_next_key(ports, prev, &pnext); prev = &pk) {
-		pk = pnext;
-		if (pk >> 24 == slot && bpf_map_delete_elem(ports, &pk) == 0)
-			prev = NULL; /* restart: deleting invalidates the iteration */
-	}
-	for (prev = NULL; !bpf_map_get_next_key(cidrs, prev, &cnext); prev = &ck) {
-		ck = cnext;
-		if (ck.slot == slot && bpf_map_delete_elem(cidrs, &ck) == 0)
-			prev = NULL;
-	}
+	n = sc_map_delete_matching(ports, sizeof(__u32), sc_port_key_in_slot, &slot);
+	if (n >= 0)
+		n = sc_map_delete_matching(cidrs, sizeof(struct sc_cidr_key), sc_cidr_key_in_slot,
+					   &slot);
+	if (n < 0)
+		return n;
+	for (i = 0; i < c->n_ports; i++)
+		if (bpf_map_update_elem(ports, &c->ports[i], &one, BPF_ANY))
+			return -errno;
+	for (i = 0; i < c->n_cidrs; i++)
+		if (bpf_map_update_elem(cidrs, &c->cidrs[i], &one, BPF_ANY))
+			return -errno;
 	return 0;
 }
 
-int sc_pod_apply(struct sc_pod *pod, const struct sc_config *cfg)
+static struct sc_svc_maps sc_svc_maps_of(const struct sc_pod *pod)
+{
+	struct sc_svc_maps m = {
+		.services = bpf_map__fd(pod->skel->maps.sc_services),
+		.lbtable = bpf_map__fd(pod->skel->maps.sc_lbtable),
+		.endpoints = bpf_map__fd(pod->skel->maps.sc_endpoints),
+		.picks = bpf_map__fd(pod->skel->maps.sc_picks),
+	};
+
+	return m;
+}
+
+/*
+ * Return once every BPF program that may have read the slot just left has finished: updating
+ * a map-in-map waits for an RCU grace period (see sc_barrier in maps.bpf.c).
+ */
+static int sc_wait_for_readers(struct sc_pod *pod)
+{
+	int inner = bpf_map__fd(pod->skel->maps.sc_barrier_in);
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(pod->skel->maps.sc_barrier), &zero, &inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+const struct sc_config *sc_pod_config(const struct sc_pod *pod)
+{
+	return pod->slot_cfg[pod->active_slot];
+}
+
+int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 {
 	int state_fd = bpf_map__fd(pod->skel->maps.sc_state);
 	int policy_fd = bpf_map__fd(pod->skel->maps.sc_policy);
+	struct sc_svc_maps maps = sc_svc_maps_of(pod);
 	struct sc_compiled c;
 	struct sc_state st;
 	__u32 zero = 0, slot;
-	__u8 one = 1;
-	size_t i;
 	int err;
 
 	if (bpf_map_lookup_elem(state_fd, &zero, &st))
 		return -errno;
 	slot = (st.active_slot ^ 1) & 1;
-	err = sc_clear_slot(pod, slot);
-	if (err)
-		return err;
 	err = sc_policy_compile(cfg, slot, st.generation + 1, &c);
 	if (err) {
 		pr_warn("compiling the policy: %s\n", strerror(-err));
 		return err;
 	}
-	for (i = 0; i < c.n_ports && !err; i++)
-		if (bpf_map_update_elem(bpf_map__fd(pod->skel->maps.sc_ports), &c.ports[i], &one,
-					BPF_ANY))
-			err = -errno;
-	for (i = 0; i < c.n_cidrs && !err; i++)
-		if (bpf_map_update_elem(bpf_map__fd(pod->skel->maps.sc_cidrs), &c.cidrs[i], &one,
-					BPF_ANY))
-			err = -errno;
+	if (pod->netns_fd >= 0)
+		c.policy.flags |= SC_F_INBOUND;
+	err = sc_write_sets(pod, slot, &c);
+	if (err)
+		pr_warn("writing ports and CIDRs into slot %u: %s (%zu ports, %zu CIDRs; the maps "
+			"hold %d and %d)\n",
+			slot, strerror(-err), c.n_ports, c.n_cidrs, SC_MAX_PORTS, SC_MAX_CIDRS);
+	if (!err)
+		err = sc_services_write(&maps, &pod->ids, slot, pod->slot_cfg[slot], cfg);
 	if (!err && bpf_map_update_elem(policy_fd, &slot, &c.policy, BPF_ANY))
 		err = -errno;
+	if (!err) {
+		st.active_slot = slot;
+		st.generation = c.policy.generation;
+		if (bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY))
+			err = -errno;
+	}
 	if (err) {
-		/* The live slot was not touched: the running policy stays. */
-		pr_warn("writing the policy into slot %u: %s (%zu ports, %zu CIDRs; the maps hold "
-			"%d and %d)\n",
-			slot, strerror(-err), c.n_ports, c.n_cidrs, SC_MAX_PORTS, SC_MAX_CIDRS);
+		/* The live slot was not touched: the running policy stays. The one written to
+		 * may be half done: its content is unknown from now on. */
+		sc_config_destroy(pod->slot_cfg[slot]);
+		pod->slot_cfg[slot] = NULL;
 		goto out_free;
 	}
-	st.active_slot = slot;
-	st.generation = c.policy.generation;
-	if (bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY))
-		err = -errno;
-	else
-		pr_info("policy generation %u live (slot %u): %zu port and %zu CIDR entries, "
-			"acceleration %s\n",
-			st.generation, slot, c.n_ports, c.n_cidrs,
-			cfg->acceleration ? "on" : "off");
+	if (pod->slot_cfg[slot] != cfg)
+		sc_config_destroy(pod->slot_cfg[slot]);
+	pod->slot_cfg[slot] = cfg;
+	pod->active_slot = slot;
+	pod->generation = st.generation;
+	pr_info("policy generation %u live (slot %u): %zu services, %zu port and %zu CIDR "
+		"entries, acceleration %s, inbound steering %s\n",
+		st.generation, slot, cfg->n_services, c.n_ports, c.n_cidrs,
+		cfg->acceleration ? "on" : "off", pod->netns_fd >= 0 ? "on" : "off");
+	err = sc_wait_for_readers(pod);
+	if (err)
+		pr_warn("waiting for BPF programs to leave slot %u: %s\n", slot ^ 1,
+			strerror(-err));
+	sc_services_prune_picks(&maps, &pod->ids, cfg);
 out_free:
 	sc_compiled_free(&c);
 	return err;
@@ -477,35 +632,25 @@ void sc_pod_close(struct sc_pod *pod)
 	if (pod->cgroup_fd >= 0)
 		close(pod->cgroup_fd);
 	pod->cgroup_fd = -1;
-}
-
-static int sc_unpin_link(const char *pin_path, enum sc_link l)
-{
-	char path[PATH_MAX];
-	int fd, err = 0;
-
-	if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[l]))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	/* Detach explicitly: a daemon still holding the link must not keep it attached. */
-	if (bpf_link_detach(fd) && errno != EINVAL)
-		err = -errno;
-	close(fd);
-	if (unlink(path) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
+	if (pod->netns_fd >= 0)
+		close(pod->netns_fd);
+	pod->netns_fd = -1;
+	for (l = 0; l < SC_POLICY_SLOTS; l++) {
+		/* Both slots may hold the same config object. */
+		if (l == 1 && pod->slot_cfg[1] == pod->slot_cfg[0])
+			break;
+		sc_config_destroy(pod->slot_cfg[l]);
+	}
+	memset(pod->slot_cfg, 0, sizeof(pod->slot_cfg));
+	sc_svc_ids_free(&pod->ids);
 }
 
 int sc_pins_remove(const char *pin_path)
 {
-	static const char *const maps[] = {SC_MAP_POLICY,   SC_MAP_STATE,    SC_MAP_PORTS,
-					   SC_MAP_CIDRS,    SC_MAP_STATS,    SC_MAP_ORIGDST,
-					   SC_MAP_HANDOVER, SC_MAP_SOCKHASH, SC_MAP_FLOWS};
 	char path[PATH_MAX];
+	struct dirent *de;
 	int l, err = 0, e;
-	size_t i;
+	DIR *dir;
 
 	/*
 	 * New connections go direct from here on. Open accelerated connections are not touched:
@@ -518,14 +663,16 @@ int sc_pins_remove(const char *pin_path)
 		if (e && !err)
 			err = e;
 	}
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		if (sc_pin_map_path(path, sizeof(path), pin_path, maps[i]))
-			continue;
-		if (unlink(path) && errno != ENOENT && !err)
-			err = -errno;
-	}
-	if (!sc_pin_map_path(path, sizeof(path), pin_path, ""))
+	if (!sc_pin_map_path(path, sizeof(path), pin_path, "") && (dir = opendir(path))) {
+		while ((de = readdir(dir))) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (unlinkat(dirfd(dir), de->d_name, 0) && !err)
+				err = -errno;
+		}
+		closedir(dir);
 		rmdir(path);
+	}
 	if (!sc_pin_link_path(path, sizeof(path), pin_path, ""))
 		rmdir(path);
 	if (rmdir(pin_path) && errno != ENOENT && !err) {

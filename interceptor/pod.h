@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <limits.h>
 #include "config.h"
+#include "services.h"
+#include "sidecap.h"
 
 enum sc_link {
 	SC_LINK_CONNECT4,
@@ -19,6 +21,7 @@ enum sc_link {
 	SC_LINK_SOCKOPS,
 	SC_LINK_GETSOCKOPT,
 	SC_LINK_SK_MSG,
+	SC_LINK_SK_LOOKUP, /* in the pod's network namespace; only when inbound steering is on */
 	SC_LINK__MAX,
 };
 
@@ -31,19 +34,34 @@ struct sc_pod {
 	char pin_path[PATH_MAX];
 	int cgroup_fd;
 	int link_fd[SC_LINK__MAX];
-	int adopted; /* links found pinned and updated to the new programs */
+	int adopted;  /* links found pinned and updated to the new programs */
+	int netns_fd; /* the pod's network namespace, -1 when inbound steering is off */
+	/* The config each policy slot holds (owned; NULL: unknown, as after adopting pins), so
+	 * the next policy is written into a slot as a diff. */
+	struct sc_config *slot_cfg[SC_POLICY_SLOTS];
+	struct sc_svc_ids ids;
+	unsigned int generation;
+	unsigned int active_slot;
 };
 
 struct sc_pod_opts {
 	bool allow_root_cgroup;
 };
 
-/* Check the target, load (reusing pinned maps), attach or adopt, pin. 0 or -errno; on error
- * nothing new stays attached or pinned, and what was pinned before is left as it was. */
-int sc_pod_open(struct sc_pod *pod, const struct sc_config *cfg, const struct sc_pod_opts *opts);
+/* Check the target, load (reusing pinned maps), apply CFG, attach or adopt, pin. 0 or -errno;
+ * on success the pod owns CFG. On error nothing new stays attached or pinned, what was pinned
+ * before is left as it was, and CFG stays the caller's. */
+int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts);
 
-/* Write CFG into the inactive policy slot, then make it live. */
-int sc_pod_apply(struct sc_pod *pod, const struct sc_config *cfg);
+/*
+ * Write CFG into the inactive policy slot, make it live, then wait until no BPF program still
+ * runs on the slot left behind. On success the pod owns CFG; on error nothing live changed and
+ * CFG stays the caller's.
+ */
+int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg);
+
+/* The config live now (owned by the pod). */
+const struct sc_config *sc_pod_config(const struct sc_pod *pod);
 
 /* Close our file descriptors; pins (and so interception) stay. */
 void sc_pod_close(struct sc_pod *pod);

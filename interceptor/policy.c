@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +35,29 @@ static void sc_add_cidrs(struct sc_compiled *c, __u32 slot, __u32 kind4, __u32 k
 	}
 }
 
+static bool sc_port_set_has(const struct sc_port_set *set, uint16_t port)
+{
+	size_t i;
+
+	if (set->all)
+		return true;
+	for (i = 0; i < set->n; i++)
+		if (set->v[i] == port)
+			return true;
+	return false;
+}
+
+/* The proxy's admin ports join the inbound exclusions (sk_lookup never steers them). */
+static void sc_add_admin_ports(struct sc_compiled *c, __u32 slot, const struct sc_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->proxy.admin_ports.n; i++)
+		if (!sc_port_set_has(&cfg->inbound.exclude_ports, cfg->proxy.admin_ports.v[i]))
+			c->ports[c->n_ports++] =
+				sc_port_key(slot, SC_PORT_IN_EXCLUDE, cfg->proxy.admin_ports.v[i]);
+}
+
 static size_t sc_port_count(const struct sc_port_set *set)
 {
 	return set->all ? 0 : set->n;
@@ -51,7 +75,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 	n_ports = sc_port_count(&cfg->outbound.include_ports) +
 		  sc_port_count(&cfg->outbound.exclude_ports) +
 		  sc_port_count(&cfg->inbound.include_ports) +
-		  sc_port_count(&cfg->inbound.exclude_ports);
+		  sc_port_count(&cfg->inbound.exclude_ports) +
+		  sc_port_count(&cfg->proxy.admin_ports);
 	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
 	if (n_ports > SC_MAX_PORTS / SC_POLICY_SLOTS || n_cidrs > SC_MAX_CIDRS / SC_POLICY_SLOTS)
 		return -E2BIG;
@@ -71,6 +96,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		pol->flags |= SC_F_ACCEL;
 	if (cfg->proxy.fail_open)
 		pol->flags |= SC_F_FAIL_OPEN;
+	if (cfg->proxy.orig_service)
+		pol->flags |= SC_F_ORIG_SERVICE;
 	/* Outbound, an empty include list means every port; inbound, it means none. */
 	if (cfg->outbound.include_ports.all || !cfg->outbound.include_ports.n)
 		pol->flags |= SC_F_OUT_ALL_PORTS;
@@ -83,6 +110,7 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 	sc_add_ports(out, slot, SC_PORT_OUT_EXCLUDE, &cfg->outbound.exclude_ports);
 	sc_add_ports(out, slot, SC_PORT_IN_INCLUDE, &cfg->inbound.include_ports);
 	sc_add_ports(out, slot, SC_PORT_IN_EXCLUDE, &cfg->inbound.exclude_ports);
+	sc_add_admin_ports(out, slot, cfg);
 	sc_add_cidrs(out, slot, SC_CIDR_OUT_INCLUDE4, SC_CIDR_OUT_INCLUDE6,
 		     &cfg->outbound.include_ranges);
 	sc_add_cidrs(out, slot, SC_CIDR_OUT_EXCLUDE4, SC_CIDR_OUT_EXCLUDE6,

@@ -87,6 +87,50 @@ struct sc_flows_map {
 	__type(value, struct sc_flow);
 };
 
+/* Services of both slots: (slot, family, port, VIP) -> service. */
+struct sc_services_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sc_svc_key);
+	__type(value, struct sc_svc);
+};
+
+/* Selection tables of both slots, SC_TABLE_CHUNK endpoint indices per entry. */
+struct sc_lbtable_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_LBCHUNKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sc_table_key);
+	__type(value, struct sc_table_chunk);
+};
+
+/* Endpoints of both slots. */
+struct sc_endpoints_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sc_ep_key);
+	__type(value, struct sc_addr);
+};
+
+/* Picks per service endpoint; rows of removed endpoints are deleted by the daemon. */
+struct sc_picks_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SC_MAX_PICKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sc_pick_key);
+	__type(value, __u64);
+};
+
+/* The proxy's inbound listeners, registered at listen(); the kernel drops a closed socket. */
+struct sc_listeners_map {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SC_MAX_LISTENERS);
+	__type(key, struct sc_listener_key);
+	__type(value, __u64);
+};
+
 extern struct sc_policy_map sc_policy SEC(".maps");
 extern struct sc_state_map sc_state SEC(".maps");
 extern struct sc_ports_map sc_ports SEC(".maps");
@@ -96,5 +140,10 @@ extern struct sc_origdst_map sc_origdst SEC(".maps");
 extern struct sc_handover_map sc_handover SEC(".maps");
 extern struct sc_sockhash_map sc_sockhash SEC(".maps");
 extern struct sc_flows_map sc_flows SEC(".maps");
+extern struct sc_services_map sc_services SEC(".maps");
+extern struct sc_lbtable_map sc_lbtable SEC(".maps");
+extern struct sc_endpoints_map sc_endpoints SEC(".maps");
+extern struct sc_picks_map sc_picks SEC(".maps");
+extern struct sc_listeners_map sc_listeners SEC(".maps");
 
 #endif /* SC_LIB_MAPS_H */

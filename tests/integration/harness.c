@@ -10,7 +10,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -181,6 +184,14 @@ void tpod_write_config(const char *extra)
 	write_file(P.config, text);
 }
 
+void tpod_write_config_inbound(const char *extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "netns: /run/netns/%s\n%s", P.ns, extra);
+	tpod_write_config(text);
+}
+
 static void enter_netns(const char *name)
 {
 	char path[PATH_MAX];
@@ -324,18 +335,26 @@ pid_t tpod_start_daemon(void)
 	return P.daemon;
 }
 
-pid_t tpod_start_proxy(void)
+pid_t tpod_start_proxy_with(const char *const extra[])
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[] = {T_BUILD "/proxy-stub", "--user", "1337", "--log",
-			"--ready-file",	       ready,	 NULL};
+	char *argv[32] = {T_BUILD "/proxy-stub", "--user", "1337", "--log", "--ready-file", ready};
+	int n = 6;
 
+	while (extra && *extra && n < 30)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
 	snprintf(ready, sizeof(ready), "%s/run/proxy.ready", P.dir);
 	snprintf(log, sizeof(log), "%s/proxy.log", P.dir);
 	unlink(ready);
 	P.proxy = tpod_spawn(T_POD | T_CGROUP, log, argv);
 	assert_ready(P.proxy, ready, log, "proxy-stub");
 	return P.proxy;
+}
+
+pid_t tpod_start_proxy(void)
+{
+	return tpod_start_proxy_with(NULL);
 }
 
 pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[])
@@ -569,4 +588,95 @@ void tpod_nat(const char *tool, const char *args)
 	cr_assert(P.up && P.ns[0], "no pod netns");
 	cr_assert_eq(sh("ip netns exec %s %s -w -t nat %s", P.ns, tool, args), 0,
 		     "%s -t nat %s failed in %s", tool, args, P.ns);
+}
+
+int t_metrics_port(void)
+{
+	return 20000 + getpid() % 20000;
+}
+
+int t_http_get(int port, const char *path, char *out, size_t len)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	char req[256];
+	size_t n = 0;
+	ssize_t r;
+	int fd, status = -1;
+	char *body;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (void *)&sin, sizeof(sin))) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (n + 1 < len && (r = read(fd, out + n, len - 1 - n)) > 0)
+		n += r;
+	out[n] = '\0';
+	close(fd);
+	sscanf(out, "HTTP/1.%*d %d", &status);
+	body = strstr(out, "\r\n\r\n");
+	if (body)
+		memmove(out, body + 4, strlen(body + 4) + 1);
+	return status;
+}
+
+int t_promcheck(const char *text, char *err, size_t len)
+{
+	char in[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+	FILE *f;
+	int st;
+
+	snprintf(in, sizeof(in), "%s/metrics.txt", P.dir);
+	f = fopen(in, "we");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), T_BUILD "/promcheck < %s 2>&1", in);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	len = fread(err, 1, len - 1, f);
+	err[len] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+double t_metric(const char *text, const char *name, const char *labels)
+{
+	char want[512];
+	const char *p = text;
+	size_t wl;
+
+	if (labels && *labels)
+		snprintf(want, sizeof(want), "%s{%s} ", name, labels);
+	else
+		snprintf(want, sizeof(want), "%s ", name);
+	wl = strlen(want);
+	while (p && *p) {
+		if (!strncmp(p, want, wl))
+			return strtod(p + wl, NULL);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+unsigned int tpod_generation(void)
+{
+	struct sc_state st = {0};
+	__u32 zero = 0;
+	int fd = open_pinned(SC_MAP_STATE);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &st), 0);
+	close(fd);
+	return st.generation;
 }

@@ -55,6 +55,8 @@ void tpod_teardown(void);
 
 /* Write P.config: cgroup and pinPath of P, then EXTRA (YAML, may be ""). */
 void tpod_write_config(const char *extra);
+/* The same, adding `netns:` of the pod (inbound steering on). */
+void tpod_write_config_inbound(const char *extra);
 
 /* Start ARGV where FLAGS say, stdout+stderr to LOG (a file under P.dir, or NULL). */
 pid_t tpod_spawn(int flags, const char *log, char *const argv[]);
@@ -73,6 +75,8 @@ int tpod_kill(pid_t pid, int sig);
 pid_t tpod_start_daemon(void);
 /* proxy-stub as uid 1337 in the pod (outbound 127.0.0.1:15001 and [::1]:15001, --log). */
 pid_t tpod_start_proxy(void);
+/* The same with more arguments (e.g. --inbound 0.0.0.0:15006). */
+pid_t tpod_start_proxy_with(const char *const extra[]);
 /* tcptool server in the remote namespace (or the pod with T_POD|T_CGROUP) with extra args. */
 pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[]);
 
@@ -95,6 +99,20 @@ const char *line_with(const char *text, const char *prefix, char *buf, size_t le
 int file_count(const char *path, const char *needle);
 
 #define T_BUILD "build"
+
+/* GET PATH from 127.0.0.1:PORT (the daemon's metrics, in the host namespace); the body in OUT.
+ * Returns the HTTP status, or -1. */
+int t_http_get(int port, const char *path, char *out, size_t len);
+/* A metrics port of this test's own. */
+int t_metrics_port(void);
+/* Check TEXT with build/promcheck (strict Prometheus text format); returns its exit status and
+ * leaves its output in ERR. */
+int t_promcheck(const char *text, char *err, size_t len);
+/* The value of the sample NAME{LABELS} (LABELS as printed, e.g. `result="failure"`, or "" for
+ * none) in TEXT; -1 when absent. */
+double t_metric(const char *text, const char *name, const char *labels);
+/* The live policy generation, read from the pins. */
+unsigned int tpod_generation(void);
 
 /* Run `tcptool client ADDR PORT ...` (arguments up to a NULL) where FLAGS say; it must exit 0.
  * Its "conn" or "summary" line goes to OUT (1024 bytes). */

@@ -42,15 +42,14 @@ static void assert_same_result(const char *redirect, const char *ebpf)
 			"%s differs:\niptables: %s\neBPF:     %s", keys[i], redirect, ebpf);
 }
 
-
 /* Istio's capture in its smallest form: the app's connections to the remote host, but not the
  * proxy's (uid 1337), go to the outbound port. */
 static void redirect_on(void)
 {
 	tpod_nat("iptables", "-A OUTPUT -p tcp -d " T_REMOTE_ADDR4
-			       " -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
+			     " -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
 	tpod_nat("ip6tables", "-A OUTPUT -p tcp -d " T_REMOTE_ADDR6
-				"/128 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
+			      "/128 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
 }
 
 static void redirect_off(void)

@@ -228,18 +228,23 @@ Test(lifecycle, bad_config_is_refused_naming_file_line_and_key)
 Test(lifecycle, sighup_with_a_bad_file_keeps_the_running_policy)
 {
 	char line[1024], log[PATH_MAX];
+	unsigned int gen;
 	int i;
 
 	tpod_write_config("outbound:\n  excludePorts: [8080]\n");
 	tpod_start_daemon();
 	tpod_start_proxy();
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	gen = tpod_generation();
 	tpod_write_config("outbound:\n  excludePorts: [808O]\n");
 	kill(P.daemon, SIGHUP);
 	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
-	for (i = 0; i < 200 && !file_count(log, "running policy stays"); i++)
+	/* Rejected on SIGHUP, and again when the watcher sees the write. */
+	for (i = 0; i < 200 && file_count(log, "rejected; policy generation") < 2; i++)
 		usleep(10000);
-	cr_assert_eq(file_count(log, "running policy stays"), 1);
+	cr_assert_eq(file_count(log, "rejected; policy generation"), 2);
+	cr_assert_eq(file_count(log, "excludePorts[0]: "), 2, "the error names the key");
+	cr_assert_eq(tpod_generation(), gen);
 	cr_assert_eq(kill(P.daemon, 0), 0, "daemon died on a bad file");
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");

@@ -381,7 +381,6 @@ Test(sockopt, original_dst_of_redirected_connection_matches_conntrack_format)
 	cr_assert_eq(tpod_counter(SC_C_sockopt_original_dst), 4);
 }
 
-
 /*
  * The reference the program is measured against, with no program attached: iptables REDIRECT in
  * the pod. conntrack writes the same bytes, refuses the same short buffers, and (unlike the
@@ -394,9 +393,9 @@ Test(sockopt, conntrack_gives_the_same_bytes_and_leaves_a_long_optlen_as_passed)
 	struct probe pr;
 
 	tpod_nat("iptables", "-A OUTPUT -p tcp -d " T_REMOTE_ADDR4
-			       " -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
+			     " -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
 	tpod_nat("ip6tables", "-A OUTPUT -p tcp -d " T_REMOTE_ADDR6
-				"/128 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
+			      "/128 -m owner ! --uid-owner 1337 -j REDIRECT --to-ports 15001");
 
 	l = listener_start(AF_INET);
 	get_line(t_client_text(T_POD | T_CGROUP, T_REMOTE_ADDR4, "8080", NULL), "conn ", line);

@@ -63,7 +63,7 @@ Test(policy, slot_past_the_last_is_einval)
 
 Test(policy, defaults_compile_to_all_ports_both_families_and_no_gid)
 {
-	parse("cgroup: /a\n");
+	parse("cgroup: /a\nproxy: {adminPorts: []}\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 7, &out), 0);
 	cr_assert_eq(out.policy.proxy_uid, 1337);
 	cr_assert_eq(out.policy.proxy_gid, SC_ID_NONE);
@@ -98,7 +98,7 @@ Test(policy, accel_and_fail_open_off_leave_only_valid_and_port_flags)
 
 Test(policy, port_lists_become_keys_of_their_kind_and_slot)
 {
-	parse("cgroup: /a\n"
+	parse("cgroup: /a\nproxy: {adminPorts: []}\n"
 	      "outbound: {includePorts: [443, 80], excludePorts: [22]}\n"
 	      "inbound: {includePorts: [8080], excludePorts: [15020, 9090]}\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 1, 1, &out), 0);
@@ -115,7 +115,7 @@ Test(policy, port_lists_become_keys_of_their_kind_and_slot)
 
 Test(policy, star_include_ports_set_flags_and_emit_no_include_keys)
 {
-	parse("cgroup: /a\n"
+	parse("cgroup: /a\nproxy: {adminPorts: []}\n"
 	      "outbound: {includePorts: [\"*\"], excludePorts: [25]}\n"
 	      "inbound: {includePorts: [\"*\"], excludePorts: [15021]}\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
@@ -128,7 +128,7 @@ Test(policy, star_include_ports_set_flags_and_emit_no_include_keys)
 
 Test(policy, empty_inbound_include_sets_no_flag_and_no_key)
 {
-	parse("cgroup: /a\ninbound: {includePorts: []}\n");
+	parse("cgroup: /a\nproxy: {adminPorts: []}\ninbound: {includePorts: []}\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
 	cr_assert_eq(out.policy.flags & SC_F_IN_ALL_PORTS, 0);
 	cr_assert_eq(out.policy.flags & SC_F_OUT_ALL_PORTS, SC_F_OUT_ALL_PORTS);
@@ -182,4 +182,29 @@ Test(policy, too_many_ports_for_a_slot_is_e2big)
 	cfg.inbound.exclude_ports.n = 0;
 	cfg.inbound.exclude_ports.v = NULL;
 	cr_assert_null(out.ports);
+}
+
+Test(policy, admin_ports_join_inbound_excludes_once)
+{
+	parse("cgroup: /a\ninbound: {excludePorts: [15021, 9090]}\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 1, 1, &out), 0);
+	cr_assert_eq(out.n_ports, 4);
+	cr_assert_eq(out.ports[0], sc_port_key(1, SC_PORT_IN_EXCLUDE, 9090));
+	cr_assert_eq(out.ports[1], sc_port_key(1, SC_PORT_IN_EXCLUDE, 15021));
+	cr_assert_eq(out.ports[2], sc_port_key(1, SC_PORT_IN_EXCLUDE, 15020));
+	cr_assert_eq(out.ports[3], sc_port_key(1, SC_PORT_IN_EXCLUDE, 15090));
+}
+
+Test(policy, original_dst_service_sets_its_flag)
+{
+	parse("cgroup: /a\nproxy: {originalDst: service}\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & SC_F_ORIG_SERVICE, SC_F_ORIG_SERVICE);
+}
+
+Test(policy, original_dst_endpoint_is_the_default)
+{
+	parse("cgroup: /a\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & SC_F_ORIG_SERVICE, 0);
 }

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+
+#include "sidecap.h"
+#include "lb.h"
+#include "log.h"
+#include "services.h"
+
+/* An open-addressing table from a string to a u32. */
+struct sc_name_id {
+	const char *name;
+	uint32_t id;
+};
+
+struct sc_strmap {
+	struct sc_name_id *v;
+	size_t n, cap; /* cap is a power of two, at least twice n */
+};
+
+static uint64_t sc_fnv(const void *p, size_t len, uint64_t h)
+{
+	const unsigned char *b = p;
+
+	while (len--) {
+		h ^= *b++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define SC_FNV_INIT 0xcbf29ce484222325ULL
+
+static struct sc_name_id *sc_strmap_slot(const struct sc_strmap *m, const char *name)
+{
+	size_t i = sc_fnv(name, strlen(name), SC_FNV_INIT) & (m->cap - 1);
+
+	while (m->v[i].name && strcmp(m->v[i].name, name))
+		i = (i + 1) & (m->cap - 1);
+	return &m->v[i];
+}
+
+static int sc_strmap_grow(struct sc_strmap *m, size_t want)
+{
+	struct sc_strmap bigger = {.cap = m->cap ? m->cap : 64};
+	size_t i;
+
+	while (bigger.cap < 2 * want)
+		bigger.cap *= 2;
+	if (bigger.cap == m->cap)
+		return 0;
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (!bigger.v)
+		return -ENOMEM;
+	for (i = 0; i < m->cap; i++)
+		if (m->v[i].name)
+			*sc_strmap_slot(&bigger, m->v[i].name) = m->v[i];
+	bigger.n = m->n;
+	free(m->v);
+	*m = bigger;
+	return 0;
+}
+
+/* Insert NAME -> ID (NAME must stay valid). */
+static int sc_strmap_put(struct sc_strmap *m, const char *name, uint32_t id)
+{
+	struct sc_name_id *e;
+	int err = sc_strmap_grow(m, m->n + 1);
+
+	if (err)
+		return err;
+	e = sc_strmap_slot(m, name);
+	if (!e->name)
+		m->n++;
+	e->name = name;
+	e->id = id;
+	return 0;
+}
+
+static const struct sc_name_id *sc_strmap_get(const struct sc_strmap *m, const char *name)
+{
+	const struct sc_name_id *e;
+
+	if (!m->cap)
+		return NULL;
+	e = sc_strmap_slot(m, name);
+	return e->name ? e : NULL;
+}
+
+uint32_t sc_svc_id_find(const struct sc_svc_ids *ids, const char *name)
+{
+	struct sc_strmap m = {.v = ids->v, .n = ids->n, .cap = ids->cap};
+	const struct sc_name_id *e = sc_strmap_get(&m, name);
+
+	return e ? e->id : UINT32_MAX;
+}
+
+/* The id of NAME, assigning the next one to a new name (the table keeps its own copy). */
+static int sc_svc_id(struct sc_svc_ids *ids, const char *name, uint32_t *id)
+{
+	struct sc_strmap m = {.v = ids->v, .n = ids->n, .cap = ids->cap};
+	const struct sc_name_id *e = sc_strmap_get(&m, name);
+	char *copy;
+	int err;
+
+	if (e) {
+		*id = e->id;
+		return 0;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	err = sc_strmap_put(&m, copy, ids->next);
+	if (err) {
+		free(copy);
+		return err;
+	}
+	ids->v = m.v;
+	ids->n = m.n;
+	ids->cap = m.cap;
+	*id = ids->next++;
+	return 0;
+}
+
+void sc_svc_ids_free(struct sc_svc_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; i < ids->cap; i++)
+		free((char *)ids->v[i].name);
+	free(ids->v);
+	memset(ids, 0, sizeof(*ids));
+}
+
+/* Growing arrays of keys and values for one map. */
+struct sc_batch {
+	char *keys, *vals;
+	size_t key_size, val_size, n, cap;
+};
+
+static int sc_batch_add(struct sc_batch *b, const void *key, const void *val)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 256;
+		char *k = realloc(b->keys, cap * b->key_size);
+		char *v;
+
+		if (!k)
+			return -ENOMEM;
+		b->keys = k;
+		if (b->val_size) {
+			v = realloc(b->vals, cap * b->val_size);
+			if (!v)
+				return -ENOMEM;
+			b->vals = v;
+		}
+		b->cap = cap;
+	}
+	memcpy(b->keys + b->n * b->key_size, key, b->key_size);
+	if (b->val_size)
+		memcpy(b->vals + b->n * b->val_size, val, b->val_size);
+	b->n++;
+	return 0;
+}
+
+static void sc_batch_free(struct sc_batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+}
+
+/* One syscall for the lot; the kernel stops at the first failure (a full map: -ENOSPC). */
+static int sc_batch_update(int fd, struct sc_batch *b)
+{
+	__u32 count = b->n;
+
+	if (!b->n)
+		return 0;
+	if (bpf_map_update_batch(fd, b->keys, b->vals, &count, NULL))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
+static int sc_batch_delete(int fd, struct sc_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (bpf_map_delete_elem(fd, b->keys + i * b->key_size) && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+static void sc_to_addr(struct sc_addr *a, int family, const uint8_t *addr, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	a->port = htons(port);
+	memcpy(a->addr, addr, family == AF_INET ? 4 : 16);
+}
+
+static void sc_svc_key_of(struct sc_svc_key *k, uint32_t slot, const struct sc_service_cfg *s)
+{
+	memset(k, 0, sizeof(*k));
+	k->slot = slot;
+	k->family = s->family;
+	k->port = s->port;
+	memcpy(k->vip, s->vip, s->family == AF_INET ? 4 : 16);
+}
+
+/* An endpoint's identity for Maglev: its address and port, not its place in the list. */
+static uint64_t sc_ep_id(int family, const void *addr, uint16_t port)
+{
+	return sc_fnv(&port, sizeof(port), sc_fnv(addr, family == AF_INET ? 4 : 16, SC_FNV_INIT));
+}
+
+/*
+ * The Maglev table of service S as it is live in LIVE_SLOT, with the identities of its
+ * endpoints; false when S is not live there as a Maglev service.
+ */
+static bool sc_read_live_table(const struct sc_svc_maps *maps, uint32_t live_slot,
+			       const struct sc_service_cfg *s, uint16_t **table, uint32_t *m,
+			       uint64_t *ids, size_t *n)
+{
+	struct sc_svc_key sk;
+	struct sc_svc sv;
+	uint32_t i;
+
+	if (live_slot >= SC_POLICY_SLOTS)
+		return false;
+	sc_svc_key_of(&sk, live_slot, s);
+	if (bpf_map_lookup_elem(maps->services, &sk, &sv) || sv.balance != SC_LB_MAGLEV ||
+	    !sv.table_size)
+		return false;
+	*table = calloc((sv.table_size + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK, SC_TABLE_CHUNK * 2);
+	if (!*table)
+		return false;
+	for (i = 0; i < (sv.table_size + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK; i++) {
+		struct sc_table_key tk = {.slot = live_slot, .svc = sv.id, .chunk = i};
+
+		if (bpf_map_lookup_elem(maps->lbtable, &tk, *table + i * SC_TABLE_CHUNK))
+			goto out_free;
+	}
+	for (*n = 0; *n < SC_LB_MAX_ENDPOINTS; (*n)++) {
+		struct sc_ep_key ek = {.slot = live_slot, .svc = sv.id, .index = *n};
+		struct sc_addr a;
+
+		if (bpf_map_lookup_elem(maps->endpoints, &ek, &a))
+			break;
+		ids[*n] = sc_ep_id(a.family, a.addr, ntohs(a.port));
+	}
+	for (i = 0; i < sv.table_size; i++)
+		if ((*table)[i] >= *n)
+			goto out_free;
+	*m = sv.table_size;
+	return true;
+out_free:
+	free(*table);
+	*table = NULL;
+	return false;
+}
+
+/*
+ * The selection table of S (freed by the caller). A Maglev table is rebuilt from the one live
+ * in LIVE_SLOT, so that a change of the endpoint set moves only the keys it must.
+ */
+static int sc_build_table(const struct sc_svc_maps *maps, uint32_t live_slot,
+			  const struct sc_service_cfg *s, uint16_t **table, uint32_t *m)
+{
+	uint32_t weights[SC_LB_MAX_ENDPOINTS];
+	uint64_t ids[SC_LB_MAX_ENDPOINTS], prev_ids[SC_LB_MAX_ENDPOINTS];
+	uint16_t *prev = NULL;
+	uint32_t prev_m = 0;
+	size_t i, prev_n = 0;
+	int err;
+
+	if (s->n_endpoints > SC_LB_MAX_ENDPOINTS)
+		return -EINVAL;
+	for (i = 0; i < s->n_endpoints; i++) {
+		const struct sc_endpoint_cfg *e = &s->endpoints[i];
+
+		weights[i] = e->weight;
+		ids[i] = sc_ep_id(e->family, e->addr, e->port);
+	}
+	if (s->balance != SC_LB_MAGLEV)
+		return sc_lb_table(s->balance, weights, ids, s->n_endpoints, table, m);
+	if (maps && !sc_read_live_table(maps, live_slot, s, &prev, &prev_m, prev_ids, &prev_n))
+		prev = NULL;
+	err = sc_lb_maglev_rebuild(prev, prev_m, prev_ids, prev_n, weights, ids, s->n_endpoints,
+				   table, m);
+	free(prev);
+	return err;
+}
+
+struct sc_svc_batches {
+	struct sc_batch svc, chunk, ep;
+};
+
+/* Queue the keys of S's entries in SLOT (deletion: values unused). */
+static int sc_queue_keys(struct sc_svc_batches *b, uint32_t slot, uint32_t id,
+			 const struct sc_service_cfg *s)
+{
+	struct sc_svc_key sk;
+	uint16_t *table = NULL;
+	uint32_t m = 0, i;
+	int err;
+
+	sc_svc_key_of(&sk, slot, s);
+	err = sc_batch_add(&b->svc, &sk, NULL);
+	if (!err)
+		err = sc_build_table(NULL, 0, s, &table, &m);
+	for (i = 0; !err && i < (m + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK; i++) {
+		struct sc_table_key tk = {.slot = slot, .svc = id, .chunk = i};
+
+		err = sc_batch_add(&b->chunk, &tk, NULL);
+	}
+	for (i = 0; !err && i < s->n_endpoints; i++) {
+		struct sc_ep_key ek = {.slot = slot, .svc = id, .index = i};
+
+		err = sc_batch_add(&b->ep, &ek, NULL);
+	}
+	free(table);
+	return err;
+}
+
+/* Queue S's entries in SLOT for writing. */
+static int sc_queue_entries(const struct sc_svc_maps *maps, struct sc_svc_batches *b, uint32_t slot,
+			    uint32_t id, const struct sc_service_cfg *s)
+{
+	struct sc_svc sv = {.id = id, .balance = s->balance};
+	struct sc_svc_key sk;
+	uint16_t *table = NULL;
+	uint32_t m, i;
+	int err;
+
+	err = sc_build_table(maps, slot ^ 1, s, &table, &m);
+	if (err)
+		return err;
+	for (i = 0; !err && i < (m + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK; i++) {
+		struct sc_table_key tk = {.slot = slot, .svc = id, .chunk = i};
+		struct sc_table_chunk c = {0};
+		uint32_t n = m - i * SC_TABLE_CHUNK;
+
+		memcpy(c.ep, table + i * SC_TABLE_CHUNK,
+		       (n < SC_TABLE_CHUNK ? n : SC_TABLE_CHUNK) * sizeof(c.ep[0]));
+		err = sc_batch_add(&b->chunk, &tk, &c);
+	}
+	free(table);
+	for (i = 0; !err && i < s->n_endpoints; i++) {
+		struct sc_ep_key ek = {.slot = slot, .svc = id, .index = i};
+		struct sc_addr a;
+
+		sc_to_addr(&a, s->endpoints[i].family, s->endpoints[i].addr, s->endpoints[i].port);
+		err = sc_batch_add(&b->ep, &ek, &a);
+	}
+	sv.table_size = m;
+	sv.flags = s->bypass ? SC_SVC_F_BYPASS : 0;
+	sc_svc_key_of(&sk, slot, s);
+	if (!err)
+		err = sc_batch_add(&b->svc, &sk, &sv);
+	return err;
+}
+
+static int sc_key_in_slot(const void *key, void *arg)
+{
+	/* Every services-map key starts with its slot. */
+	return *(const __u32 *)key == *(const uint32_t *)arg;
+}
+
+long sc_map_delete_matching(int fd, size_t key_size, int (*match)(const void *key, void *arg),
+			    void *arg)
+{
+	struct sc_batch b = {.key_size = key_size};
+	char key[64], next[64];
+	void *prev = NULL;
+	long n = 0;
+	int err = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (match(key, arg))
+			err = sc_batch_add(&b, key, NULL);
+	}
+	if (!err)
+		err = sc_batch_delete(fd, &b);
+	n = err ? err : (long)b.n;
+	sc_batch_free(&b);
+	return n;
+}
+
+int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, uint32_t slot,
+		      const struct sc_config *old, const struct sc_config *new)
+{
+	struct sc_svc_batches del = {
+		.svc = {.key_size = sizeof(struct sc_svc_key)},
+		.chunk = {.key_size = sizeof(struct sc_table_key)},
+		.ep = {.key_size = sizeof(struct sc_ep_key)},
+	};
+	struct sc_svc_batches put = {
+		.svc = {.key_size = sizeof(struct sc_svc_key), .val_size = sizeof(struct sc_svc)},
+		.chunk = {.key_size = sizeof(struct sc_table_key),
+			  .val_size = sizeof(struct sc_table_chunk)},
+		.ep = {.key_size = sizeof(struct sc_ep_key), .val_size = sizeof(struct sc_addr)},
+	};
+	struct sc_strmap old_by_name = {0};
+	unsigned char *kept = NULL;
+	size_t i;
+	int err = 0;
+
+	if (!old) {
+		/* Unknown content (adopted pins): start the slot from empty. */
+		long n1 = sc_map_delete_matching(maps->services, sizeof(struct sc_svc_key),
+						 sc_key_in_slot, &slot);
+		long n2 = sc_map_delete_matching(maps->lbtable, sizeof(struct sc_table_key),
+						 sc_key_in_slot, &slot);
+		long n3 = sc_map_delete_matching(maps->endpoints, sizeof(struct sc_ep_key),
+						 sc_key_in_slot, &slot);
+
+		if (n1 < 0 || n2 < 0 || n3 < 0)
+			return n1 < 0 ? n1 : n2 < 0 ? n2 : n3;
+	} else {
+		kept = calloc(old->n_services ? old->n_services : 1, 1);
+		if (!kept)
+			return -ENOMEM;
+		for (i = 0; !err && i < old->n_services; i++)
+			err = sc_strmap_put(&old_by_name, old->services[i].name, i);
+	}
+
+	for (i = 0; !err && i < new->n_services; i++) {
+		const struct sc_service_cfg *s = &new->services[i];
+		const struct sc_name_id *o = old ? sc_strmap_get(&old_by_name, s->name) : NULL;
+		uint32_t id;
+
+		err = sc_svc_id(ids, s->name, &id);
+		if (err)
+			break;
+		if (o) {
+			kept[o->id] = 1;
+			if (sc_service_equal(&old->services[o->id], s))
+				continue;
+			err = sc_queue_keys(&del, slot, id, &old->services[o->id]);
+		}
+		if (!err)
+			err = sc_queue_entries(maps, &put, slot, id, s);
+	}
+	for (i = 0; !err && old && i < old->n_services; i++)
+		if (!kept[i])
+			err = sc_queue_keys(&del, slot, sc_svc_id_find(ids, old->services[i].name),
+					    &old->services[i]);
+
+	/* Deletions first: two services may trade VIPs between the policies. */
+	if (!err)
+		err = sc_batch_delete(maps->services, &del.svc);
+	if (!err)
+		err = sc_batch_delete(maps->lbtable, &del.chunk);
+	if (!err)
+		err = sc_batch_delete(maps->endpoints, &del.ep);
+	if (!err)
+		err = sc_batch_update(maps->endpoints, &put.ep);
+	if (!err)
+		err = sc_batch_update(maps->lbtable, &put.chunk);
+	if (!err)
+		err = sc_batch_update(maps->services, &put.svc);
+	if (err)
+		pr_warn("writing services into policy slot %u: %s (%zu services, %zu table chunks, "
+			"%zu endpoints queued; capacities %d, %d, %d for both slots)\n",
+			slot, strerror(-err), put.svc.n, put.chunk.n, put.ep.n, SC_MAX_SERVICES,
+			SC_MAX_LBCHUNKS, SC_MAX_ENDPOINTS);
+	else
+		pr_debug("slot %u: %zu services written, %zu removed\n", slot, put.svc.n,
+			 del.svc.n);
+
+	sc_batch_free(&del.svc);
+	sc_batch_free(&del.chunk);
+	sc_batch_free(&del.ep);
+	sc_batch_free(&put.svc);
+	sc_batch_free(&put.chunk);
+	sc_batch_free(&put.ep);
+	free(old_by_name.v);
+	free(kept);
+	return err;
+}
+
+static int sc_pick_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sc_pick_key));
+}
+
+struct sc_live_picks {
+	struct sc_pick_key *v;
+	size_t n;
+};
+
+static int sc_pick_is_stale(const void *key, void *arg)
+{
+	const struct sc_live_picks *live = arg;
+
+	return !bsearch(key, live->v, live->n, sizeof(*live->v), sc_pick_cmp);
+}
+
+void sc_services_prune_picks(const struct sc_svc_maps *maps, struct sc_svc_ids *ids,
+			     const struct sc_config *cfg)
+{
+	struct sc_live_picks live = {0};
+	size_t i, j, total = 0;
+
+	for (i = 0; i < cfg->n_services; i++)
+		total += cfg->services[i].n_endpoints;
+	live.v = calloc(total ? total : 1, sizeof(*live.v));
+	if (!live.v)
+		return;
+	for (i = 0; i < cfg->n_services; i++) {
+		const struct sc_service_cfg *s = &cfg->services[i];
+
+		for (j = 0; j < s->n_endpoints; j++) {
+			struct sc_pick_key *k = &live.v[live.n++];
+
+			k->svc = sc_svc_id_find(ids, s->name);
+			k->family = s->endpoints[j].family;
+			k->port = s->endpoints[j].port;
+			memcpy(k->addr, s->endpoints[j].addr, k->family == AF_INET ? 4 : 16);
+		}
+	}
+	qsort(live.v, live.n, sizeof(*live.v), sc_pick_cmp);
+	sc_map_delete_matching(maps->picks, sizeof(struct sc_pick_key), sc_pick_is_stale, &live);
+	free(live.v);
+}

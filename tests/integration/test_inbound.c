@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Inbound steering with real sockets: a client on the remote host connects to the app's port at
+ * the pod's address; sk_lookup hands the connection to proxy-stub's inbound listener, which
+ * forwards it to the app over loopback from 127.0.0.6.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+#include "sidecap.h"
+
+TestSuite(inbound, .init = tpod_setup, .fini = tpod_teardown, .timeout = 180);
+
+static const char *const echo[] = {"--mode", "echo", NULL};
+static const char *const echo_dual[] = {"--mode", "echo", "--dual", NULL};
+static const char *const inbound_listeners[] = {"--inbound", "0.0.0.0:15006", "--inbound",
+						"[::]:15006", NULL};
+
+/* The app: an echo server in the pod's cgroup on every address, v4 and v6. */
+static void start_app(const char *port)
+{
+	tpod_start_server(T_POD | T_CGROUP, "::", port, echo_dual);
+}
+
+static void start_pod(const char *extra_yaml)
+{
+	tpod_write_config_inbound(extra_yaml);
+	tpod_start_daemon();
+	tpod_start_proxy_with(inbound_listeners);
+}
+
+static unsigned long long num(const char *line, const char *key)
+{
+	char v[64];
+
+	cr_assert_not_null(kv(line, key, v, sizeof(v)), "no %s in %s", key, line);
+	return strtoull(v, NULL, 10);
+}
+
+Test(inbound, v4_client_reaches_app_through_proxy_and_sk_msg)
+{
+	char line[1024], rep[1024], v[128];
+
+	start_app("8080");
+	start_pod("");
+	t_client(T_REMOTE, line, T_POD_ADDR4, "8080", "--send", "64M", NULL);
+	t_assert_intact(line, "67108864");
+	/* The client talked to the app's address; the app was reached by the proxy. */
+	cr_assert_str_eq(kv(line, "peer", v, sizeof(v)), T_POD_ADDR4 ":8080");
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert(!strncmp(kv(rep, "peer", v, sizeof(v)), "[::ffff:127.0.0.6]:", 19), "%s", rep);
+	t_wait_proxy_lines("orig=" T_POD_ADDR4 ":8080 dir=in", 1);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	/* The proxy->app hop (both ends in the pod) went socket to socket. */
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 2);
+	cr_assert_geq(tpod_counter(SC_C_msg_redirect_bytes), 1 << 20);
+	cr_assert_eq(tpod_counter(SC_C_sockops_listener_registered), 2);
+}
+
+Test(inbound, v6_client_reaches_app_through_proxy)
+{
+	char line[1024], rep[1024], v[128];
+
+	start_app("8080");
+	start_pod("");
+	t_client(T_REMOTE, line, T_POD_ADDR6, "8080", "--send", "1M", NULL);
+	t_assert_intact(line, "1048576");
+	cr_assert_str_eq(kv(line, "peer", v, sizeof(v)), "[" T_POD_ADDR6 "]:8080");
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert(!strncmp(kv(rep, "peer", v, sizeof(v)), "[::1]:", 6), "%s", rep);
+	t_wait_proxy_lines("orig=[" T_POD_ADDR6 "]:8080 dir=in", 1);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+}
+
+Test(inbound, excluded_and_not_included_ports_go_straight_to_the_app)
+{
+	char line[1024], rep[1024], v[128];
+
+	start_app("9090");
+	start_app("7070");
+	start_pod("inbound:\n  includePorts: [8080]\n  excludePorts: [9090]\n");
+	t_client(T_REMOTE, line, T_POD_ADDR4, "9090", NULL);
+	t_assert_intact(line, "64");
+	t_client(T_REMOTE, line, T_POD_ADDR4, "7070", NULL);
+	t_assert_intact(line, "64");
+	/* The app sees the remote client itself. */
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert(strstr(kv(rep, "peer", v, sizeof(v)), T_REMOTE_ADDR4 "]:"), "%s", rep);
+	cr_assert_eq(tpod_counter(SC_C_inbound_skip_excluded_port), 1);
+	cr_assert_eq(tpod_counter(SC_C_inbound_skip_port_not_included), 1);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 0);
+	cr_assert_eq(t_proxy_lines("dir=in"), 0);
+}
+
+Test(inbound, proxy_down_fail_open_reaches_app_and_resumes_when_proxy_listens)
+{
+	char line[1024], v[64];
+
+	start_app("8080");
+	start_pod("");
+	tpod_kill(P.proxy, SIGKILL);
+	t_client(T_REMOTE, line, T_POD_ADDR4, "8080", "--repeat", "50", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "50", "%s", line);
+	cr_assert_eq(tpod_counter(SC_C_inbound_fail_open), 50);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 0);
+	/* No daemon action: the restarted proxy registers itself at listen(). */
+	tpod_start_proxy_with(inbound_listeners);
+	t_client(T_REMOTE, line, T_POD_ADDR4, "8080", "--repeat", "50", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "50", "%s", line);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 50);
+	cr_assert_eq(tpod_counter(SC_C_inbound_fail_open), 50);
+}
+
+Test(inbound, proxy_down_fail_closed_refuses_inbound_and_outbound)
+{
+	char *in[] = {T_BUILD "/tcptool",     "client", T_POD_ADDR4, "8080",
+		      "--connect-timeout-ms", "500",	NULL};
+	char *out[] = {T_BUILD "/tcptool", "client", T_REMOTE_ADDR4, "8080", NULL};
+	char text[4096], line[1024];
+
+	start_app("8080");
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	start_pod("proxy:\n  failOpen: false\n");
+	tpod_kill(P.proxy, SIGKILL);
+	cr_assert_neq(tpod_run(T_REMOTE, text, sizeof(text), 10000, in), 0, "%s", text);
+	/* The lookup fails: the client is refused at once, as if nothing listened. */
+	cr_assert_not_null(strstr(text, "error:ECONNREFUSED"), "%s", text);
+	cr_assert_geq(tpod_counter(SC_C_inbound_fail_closed), 1);
+	cr_assert_neq(tpod_run(T_POD | T_CGROUP, text, sizeof(text), 10000, out), 0, "%s", text);
+	cr_assert_not_null(strstr(text, "error:EPERM"), "%s", text);
+	cr_assert_eq(tpod_counter(SC_C_connect_fail_closed), 1);
+	/* Back up: both directions work again at once. */
+	tpod_start_proxy_with(inbound_listeners);
+	t_client(T_REMOTE, line, T_POD_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 1);
+}
+
+Test(inbound, outbound_fail_open_goes_direct_while_the_proxy_is_down)
+{
+	char line[1024];
+
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	start_pod("");
+	tpod_kill(P.proxy, SIGKILL);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_fail_open), 1);
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0);
+}
+
+/* Connections that do not go through the proxy survive its restart; new ones during the gap
+ * reach the app directly (fail open). */
+Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
+{
+	char *load[] = {T_BUILD "/tcptool", "client", T_POD_ADDR4, "8080",
+			"--repeat",	    "3000",   NULL};
+	char *held[] = {T_BUILD "/tcptool", "client", T_POD_ADDR4, "9090", "--hold-ms", "1500",
+			"--send",	    "1M",     NULL};
+	char log[PATH_MAX], heldlog[PATH_MAX], text[4096], line[1024];
+	pid_t lp, hp;
+	int st;
+
+	start_app("8080");
+	start_app("9090");
+	start_pod("inbound:\n  excludePorts: [9090]\n");
+	snprintf(log, sizeof(log), "%s/load.out", P.dir);
+	snprintf(heldlog, sizeof(heldlog), "%s/held.out", P.dir);
+	hp = tpod_spawn(T_REMOTE, heldlog, held);
+	lp = tpod_spawn(T_REMOTE, log, load);
+	usleep(200000);
+	tpod_kill(P.proxy, SIGKILL);
+	usleep(100000);
+	tpod_start_proxy_with(inbound_listeners);
+	cr_assert_eq(waitpid(lp, &st, 0), lp);
+	cr_assert_eq(waitpid(hp, &st, 0), hp);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the direct connection broke");
+	{
+		FILE *f = fopen(log, "re");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		text[n] = '\0';
+		if (f)
+			fclose(f);
+	}
+	cr_assert_not_null(line_with(text, "summary ", line, sizeof(line)), "%s", text);
+	/* At most the one connection inside the proxy when it was killed. */
+	cr_assert_geq(num(line, "ok"), 2999, "%s", text);
+	cr_assert_geq(tpod_counter(SC_C_inbound_fail_open), 1);
+	cr_assert_geq(tpod_counter(SC_C_inbound_redirect), 1);
+}
