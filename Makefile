@@ -24,16 +24,16 @@ BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 
 # No libbpf in these: the unit tests link them alone.
 CORE_SRCS := interceptor/config.c interceptor/policy.c interceptor/log.c interceptor/lb.c \
-	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c
+	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c interceptor/iptables.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
-.PHONY: all deps test test-unit test-integration demo bench clean format
+.PHONY: all deps test test-unit test-integration demo bench bench-policy clean format
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool $(BUILD)/promcheck
+     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -64,6 +64,9 @@ $(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/s
 $(BUILD)/tcptool: tests/tools/tcptool.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
 
+$(BUILD)/applytime: tests/tools/applytime.c bpf/sidecap.h | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< -lbpf
+
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -83,6 +86,11 @@ test-unit: $(BUILD)/test-unit
 demo: deps
 	$(MAKE) all
 	scripts/demo.sh
+
+# Policy scale (services): apply time, per-connect cost and map memory at 10 to 10,000 services.
+bench-policy: deps
+	$(MAKE) all
+	scripts/bench-policy.sh
 
 clean:
 	rm -rf $(BUILD)

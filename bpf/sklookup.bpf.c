@@ -17,6 +17,7 @@ SEC("sk_lookup")
 int sc_sk_lookup(struct bpf_sk_lookup *ctx)
 {
 	struct sc_listener_key key = {};
+	enum sc_counter verdict;
 	const struct sc_policy *p;
 	struct bpf_sock *sk;
 	__u32 slot, port = ctx->local_port;
@@ -31,17 +32,10 @@ int sc_sk_lookup(struct bpf_sk_lookup *ctx)
 		sc_count(SC_C_inbound_skip_local);
 		return SK_PASS;
 	}
-	if (port == p->inbound_port || port == p->outbound_port) {
-		sc_count(SC_C_inbound_skip_proxy_port);
-		return SK_PASS;
-	}
 	/* Excluded ports include the proxy's admin ports (health, status, metrics). */
-	if (sc_port_in(slot, SC_PORT_IN_EXCLUDE, port)) {
-		sc_count(SC_C_inbound_skip_excluded_port);
-		return SK_PASS;
-	}
-	if (!(p->flags & SC_F_IN_ALL_PORTS) && !sc_port_in(slot, SC_PORT_IN_INCLUDE, port)) {
-		sc_count(SC_C_inbound_skip_port_not_included);
+	verdict = sc_inbound_port_verdict(p, slot, port);
+	if (verdict != SC_C_inbound_redirect) {
+		sc_count(verdict);
 		return SK_PASS;
 	}
 

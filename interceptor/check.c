@@ -10,6 +10,7 @@
 
 #include "sidecap.skel.h"
 #include "interceptor.h"
+#include "iptables.h"
 #include "log.h"
 #include "pod.h"
 
@@ -20,6 +21,35 @@ static void report(bool ok, const char *what, const char *fix)
 	printf("%-44s %s%s%s\n", what, ok ? "ok" : "MISSING", ok ? "" : ": ", ok ? "" : fix);
 	if (!ok)
 		failures++;
+}
+
+/*
+ * What mode: iptables needs, reported apart: it matters only in that mode, so a missing tool is
+ * not a failure of `check`. Each tool's backend is shown, since rules of the other backend in
+ * the same netns are invisible to it.
+ */
+static bool check_iptables(void)
+{
+	static const char *const tools[] = {"iptables",	 "iptables-save",  "iptables-restore",
+					    "ip6tables", "ip6tables-save", "ip6tables-restore"};
+	char what[64], backend[32];
+	bool all = true;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		snprintf(what, sizeof(what), "%s (mode: iptables)", tools[i]);
+		err = sc_iptables_backend(tools[i], backend, sizeof(backend));
+		if (err)
+			printf("%-44s %s\n", what,
+			       err == -ENOENT
+				       ? "absent: apt-get install iptables"
+				       : "present, backend unknown (neither nf_tables nor legacy)");
+		else
+			printf("%-44s ok (%s)\n", what, backend);
+		all &= !err;
+	}
+	return all;
 }
 
 int sc_cmd_check(int argc, char **argv)
@@ -46,6 +76,8 @@ int sc_cmd_check(int argc, char **argv)
 	struct sidecap_bpf *skel;
 	struct statfs sfs;
 	bool priv = sc_check_privileges() == 0;
+	bool iptables = check_iptables();
+	int before;
 	size_t i;
 
 	report(priv, "privileges (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)", "run as root");
@@ -59,6 +91,7 @@ int sc_cmd_check(int argc, char **argv)
 		printf("the kernel probes below need the privileges above\n");
 		return 1;
 	}
+	before = failures;
 	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		report(libbpf_probe_bpf_prog_type(progs[i].type, NULL) == 1, progs[i].name,
 		       "needs a newer kernel (Linux 6.10+; or use mode: iptables)");
@@ -71,6 +104,13 @@ int sc_cmd_check(int argc, char **argv)
 	report(skel != NULL, "sidecap programs pass the verifier",
 	       "see the verifier log above (run with a newer kernel)");
 	sidecap_bpf__destroy(skel);
+	if (failures > before)
+		printf("mode: ebpf is not supported by this kernel; mode: iptables is the "
+		       "fallback%s\n",
+		       iptables ? " (its tools are present)"
+				: " once the iptables tools above are installed");
+	printf("modes: ebpf %s, iptables %s\n", failures > before ? "MISSING" : "ok",
+	       iptables ? "ok" : "MISSING");
 	printf("%s\n", failures ? "check: something is missing (see above)" : "check: all ok");
 	return failures ? 1 : 0;
 }

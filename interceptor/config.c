@@ -74,6 +74,7 @@ enum sc_key_id {
 	K_IN_EXCLUDE_PORTS,
 	K_ACCELERATION,
 	K_NETNS,
+	K_MODE,
 	K_METRICS,
 	K_METRICS_LISTEN,
 	K_SERVICES,
@@ -89,6 +90,7 @@ enum sc_type {
 	T_CIDRS,
 	T_PORTS,
 	T_BOOL_CHOICE, /* one of two words, stored as a bool */
+	T_CHOICE,      /* one of a few words, stored as an int */
 	T_LISTEN,
 	T_SERVICES,
 };
@@ -111,6 +113,8 @@ static const struct sc_choices sc_balance_choices = {"a balancing method",
 						      {NULL}}};
 static const struct sc_choices sc_sidecar_choices = {
 	"a sidecar mode", {{"redirect", false}, {"bypass", true}, {NULL}}};
+static const struct sc_choices sc_mode_choices = {
+	"a mode", {{"ebpf", SC_MODE_EBPF}, {"iptables", SC_MODE_IPTABLES}, {NULL}}};
 
 struct sc_key {
 	const char *name;
@@ -120,7 +124,7 @@ struct sc_key {
 	size_t off;			  /* where the value lives in struct sc_config */
 	const char *hint;		  /* how to fix a key given no value */
 	const struct sc_key *keys;	  /* T_MAP: the keys allowed inside, up to a NULL name */
-	const struct sc_choices *choices; /* T_BOOL_CHOICE */
+	const struct sc_choices *choices; /* T_BOOL_CHOICE, T_CHOICE */
 };
 
 #define CFG(field) offsetof(struct sc_config, field)
@@ -177,6 +181,8 @@ static const struct sc_key sc_root_keys[] = {
 	 "remove the key for the default derived from cgroup"},
 	{"netns", "netns", K_NETNS, T_PATH, CFG(netns),
 	 "remove the key, or set the path of the pod's network namespace file"},
+	{"mode", "mode", K_MODE, T_CHOICE, CFG(mode), "remove the key for the default ebpf", NULL,
+	 &sc_mode_choices},
 	{"proxy", "proxy", K_PROXY, T_MAP, 0, NULL, sc_proxy_keys},
 	{"outbound", "outbound", K_OUTBOUND, T_MAP, 0, NULL, sc_outbound_keys},
 	{"inbound", "inbound", K_INBOUND, T_MAP, 0, NULL, sc_inbound_keys},
@@ -240,6 +246,7 @@ struct sc_parser {
 	struct sc_port_items items[K__MAX]; /* for the T_PORTS keys only */
 	size_t n_svcs;
 	struct sc_svc_marks *svcs; /* one per item of services */
+	int mode;		   /* given on the command line, or SC_MODE_FROM_FILE */
 };
 
 static int sc_diags_vadd(struct sc_diags *diags, const char *file, int line, int col,
@@ -905,6 +912,20 @@ static void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key,
 	*field = v;
 }
 
+static void sc_parse_choice(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	int *field = (int *)((char *)p->cfg + key->off);
+	char words[96];
+
+	if (!sc_scalar(p, key, key->path, node,
+		       sc_choice_words(key->choices, words, sizeof(words))))
+		return;
+	if (!sc_match_choice(key->choices, sc_value(node), field)) {
+		p->seen[key->id].bad = true;
+		sc_bad_choice(p, node, key->path, key->choices);
+	}
+}
+
 /*
  * Check S as "ADDR:PORT", or "[ADDR]:PORT" for IPv6 as in URLs. Any address will do: who may
  * scrape the metrics is the user's choice, so only the syntax is checked.
@@ -1429,6 +1450,9 @@ static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const 
 	case T_BOOL_CHOICE:
 		sc_parse_bool_choice(p, key, node);
 		break;
+	case T_CHOICE:
+		sc_parse_choice(p, key, node);
+		break;
 	case T_LISTEN:
 		sc_parse_listen(p, key, node);
 		break;
@@ -1551,6 +1575,8 @@ static void sc_config_finish(struct sc_parser *p)
 	if (!p->seen[K_PIN_PATH].present && cfg->cgroup && sc_default_pin_path(cfg))
 		p->err = -ENOMEM;
 	cfg->proxy.has_gid = p->seen[K_GID].present && !p->seen[K_GID].bad;
+	if (p->mode != SC_MODE_FROM_FILE)
+		cfg->mode = p->mode;
 	/* outbound.includePorts: [] means every port, as "*" does. */
 	if (!cfg->outbound.include_ports.n)
 		cfg->outbound.include_ports.all = true;
@@ -1810,6 +1836,30 @@ out_free:
 	free(names);
 }
 
+/*
+ * In iptables mode the rules go into the pod's network namespace, which must be named: the
+ * daemon's own namespace may be the host's, where nat rules would capture the whole machine.
+ * Services are balanced by the connect program, which iptables mode does not have.
+ */
+static void sc_validate_iptables(struct sc_parser *p)
+{
+	const char *from = p->mode == SC_MODE_IPTABLES ? ", given by --mode" : "";
+	struct sc_seen *mode = &p->seen[K_MODE];
+
+	if (p->cfg->mode != SC_MODE_IPTABLES)
+		return;
+	if (!p->cfg->netns && !p->seen[K_NETNS].bad)
+		sc_diag(p, mode->present && !from[0] ? mode->mark : p->seen[K_ROOT].mark, "netns",
+			"required with mode: iptables%s (set the pod's network namespace file, "
+			"e.g. "
+			"netns: /run/netns/web; rules are never installed in the host's namespace)",
+			from);
+	if (p->cfg->n_services)
+		sc_diag(p, p->seen[K_SERVICES].mark, "services",
+			"services need mode: ebpf (remove services, or set mode: ebpf%s)",
+			from[0] ? " and drop --mode iptables" : "");
+}
+
 static size_t sc_port_entries(const struct sc_port_set *s)
 {
 	return s->all ? 0 : s->n;
@@ -1864,6 +1914,7 @@ static void sc_config_validate(struct sc_parser *p)
 
 	/* A service may share a port with the proxy: only its vip and port are matched. */
 	sc_validate_services(p);
+	sc_validate_iptables(p);
 }
 
 static bool sc_diag_before(const struct sc_diag *a, const struct sc_diag *b)
@@ -1970,6 +2021,12 @@ static void sc_check_single_document(struct sc_parser *p, yaml_parser_t *parser)
 int sc_config_parse_string(const char *name, const char *text, size_t len, struct sc_config *cfg,
 			   struct sc_diags *diags)
 {
+	return sc_config_parse_string_mode(name, text, len, SC_MODE_FROM_FILE, cfg, diags);
+}
+
+int sc_config_parse_string_mode(const char *name, const char *text, size_t len, int mode,
+				struct sc_config *cfg, struct sc_diags *diags)
+{
 	struct sc_diags scratch = {0};
 	struct sc_parser p = {0};
 	yaml_parser_t parser;
@@ -1983,6 +2040,7 @@ int sc_config_parse_string(const char *name, const char *text, size_t len, struc
 	p.cfg = cfg;
 	p.doc = &doc;
 	p.diags = diags ? diags : &scratch;
+	p.mode = mode;
 	first = p.diags->n;
 
 	if (!yaml_parser_initialize(&parser))
@@ -2028,6 +2086,11 @@ out_parser:
 
 int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *diags)
 {
+	return sc_config_load_mode(file, SC_MODE_FROM_FILE, cfg, diags);
+}
+
+int sc_config_load_mode(const char *file, int mode, struct sc_config *cfg, struct sc_diags *diags)
+{
 	struct sc_diags scratch = {0};
 	size_t len = 0, n;
 	char *text;
@@ -2061,7 +2124,7 @@ int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *dia
 			     "larger than %d bytes; is this the config file?", SC_MAX_FILE_SIZE);
 		goto out_close;
 	}
-	err = sc_config_parse_string(file, text, len, cfg, diags);
+	err = sc_config_parse_string_mode(file, text, len, mode, cfg, diags);
 
 out_close:
 	fclose(f);

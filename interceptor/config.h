@@ -55,6 +55,15 @@ struct sc_service_cfg {
 	int line;			   /* 1-based line of the item in the file, for messages */
 };
 
+/* How the pod's connections are sent to the proxy. */
+enum sc_mode {
+	SC_MODE_EBPF = 0,     /* BPF programs on the pod's cgroup and netns (the default) */
+	SC_MODE_IPTABLES = 1, /* istio-iptables' nat REDIRECT rules in the pod's netns */
+};
+
+/* For sc_config_load_mode(): keep the mode the file gives. */
+#define SC_MODE_FROM_FILE (-1)
+
 struct sc_config {
 	char *path;	/* file it was read from ("<string>" for sc_config_parse_string) */
 	char *cgroup;	/* required: absolute path of a cgroup v2 directory */
@@ -81,6 +90,7 @@ struct sc_config {
 	} inbound;
 	bool acceleration; /* default true */
 	char *netns;	   /* the netns file where inbound steering is linked; NULL: not given */
+	int mode;	   /* enum sc_mode, default SC_MODE_EBPF; iptables mode requires netns */
 	struct {
 		bool enabled; /* the section is present; listen defaults to 127.0.0.1:15020 */
 		char *listen; /* "ADDR:PORT" or "[ADDR]:PORT", as written; NULL when off */
@@ -115,6 +125,15 @@ int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *dia
 /* The same for text in memory; NAME stands for the file name in diagnostics. */
 int sc_config_parse_string(const char *name, const char *text, size_t len, struct sc_config *cfg,
 			   struct sc_diags *diags);
+
+/*
+ * sc_config_load() and sc_config_parse_string() with MODE (enum sc_mode, given on the command
+ * line) in place of the file's `mode`, validated as if the file said so; SC_MODE_FROM_FILE keeps
+ * the file's.
+ */
+int sc_config_load_mode(const char *file, int mode, struct sc_config *cfg, struct sc_diags *diags);
+int sc_config_parse_string_mode(const char *name, const char *text, size_t len, int mode,
+				struct sc_config *cfg, struct sc_diags *diags);
 
 void sc_config_free(struct sc_config *cfg);
 

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "interceptor.h"
+#include "iptables.h"
 #include "log.h"
 #include "metrics.h"
 #include "pod.h"
@@ -33,7 +34,90 @@ struct sc_daemon {
 	const char *config_path;
 	bool keep;
 	bool ready;
+	int mode; /* --mode, or SC_MODE_FROM_FILE */
+	/* mode: iptables: the live config (owned), the pod's netns, the policies applied. */
+	struct sc_config *ipt_cfg;
+	int ipt_netns_fd;
+	unsigned int ipt_generation;
 };
+
+static bool sc_daemon_iptables(const struct sc_daemon *d)
+{
+	return d->ipt_cfg != NULL;
+}
+
+static const struct sc_config *sc_daemon_config(const struct sc_daemon *d)
+{
+	return sc_daemon_iptables(d) ? d->ipt_cfg : sc_pod_config(&d->pod);
+}
+
+static unsigned int sc_daemon_generation(const struct sc_daemon *d)
+{
+	return sc_daemon_iptables(d) ? d->ipt_generation : d->pod.generation;
+}
+
+/* mode: iptables: the backend, the pod's netns (never the host's), the first rules. */
+static int sc_iptables_open(struct sc_daemon *d, struct sc_config *cfg)
+{
+	char backend[32];
+	int err;
+
+	err = sc_iptables_backend("iptables", backend, sizeof(backend));
+	if (err) {
+		pr_warn("iptables -V: %s (mode: iptables needs the iptables package)\n",
+			strerror(-err));
+		return err;
+	}
+	pr_info("iptables backend: %s\n", backend);
+	err = sc_iptables_open_netns(cfg->netns, &d->ipt_netns_fd);
+	if (err)
+		return err;
+	err = sc_iptables_apply(cfg, d->ipt_netns_fd);
+	if (err) {
+		pr_warn("%s: installing the iptables rules in %s failed (%s)\n", d->config_path,
+			cfg->netns, strerror(-err));
+		close(d->ipt_netns_fd);
+		d->ipt_netns_fd = -1;
+		return err;
+	}
+	d->ipt_cfg = cfg;
+	d->ipt_generation = 1;
+	return 0;
+}
+
+/* Replace the rules with CFG's in one iptables-restore per family; on success D owns CFG. */
+static int sc_iptables_reapply(struct sc_daemon *d, struct sc_config *cfg)
+{
+	int err = sc_iptables_apply(cfg, d->ipt_netns_fd);
+
+	if (err)
+		return err;
+	sc_config_free(d->ipt_cfg);
+	free(d->ipt_cfg);
+	d->ipt_cfg = cfg;
+	d->ipt_generation++;
+	return 0;
+}
+
+/* Remove our rules (unless --keep) and let go of the netns. */
+static int sc_iptables_close(struct sc_daemon *d)
+{
+	int err = 0;
+
+	if (!d->keep) {
+		err = sc_iptables_remove(d->ipt_netns_fd);
+		if (err)
+			pr_warn("removing the iptables rules from %s: %s\n", d->ipt_cfg->netns,
+				strerror(-err));
+		else
+			pr_info("removed the iptables rules from %s\n", d->ipt_cfg->netns);
+	}
+	close(d->ipt_netns_fd);
+	sc_config_free(d->ipt_cfg);
+	free(d->ipt_cfg);
+	d->ipt_cfg = NULL;
+	return err;
+}
 
 int sc_check_privileges(void)
 {
@@ -93,7 +177,9 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 	struct sc_daemon *d = h->data;
 
 	pr_info("%s: stopping%s\n", strsignal(signum),
-		d->keep ? " (--keep: programs stay attached and pinned)" : "");
+		!d->keep		? ""
+		: sc_daemon_iptables(d) ? " (--keep: the iptables rules stay)"
+					: " (--keep: programs stay attached and pinned)");
 	sc_daemon_stop(d);
 }
 
@@ -108,17 +194,17 @@ static bool sc_str_differs(const char *a, const char *b)
  */
 static void sc_reload(struct sc_daemon *d, const char *why)
 {
-	const struct sc_config *cur = sc_pod_config(&d->pod);
+	const struct sc_config *cur = sc_daemon_config(d);
 	double t0 = sc_mono_ms();
 	struct sc_config *cfg;
 	int err = -ENOMEM;
 
 	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg || sc_load_config(d->config_path, cfg))
+	if (!cfg || sc_load_config_mode(d->config_path, d->mode, cfg))
 		goto out_reject;
 	if (strcmp(cfg->cgroup, cur->cgroup) || strcmp(cfg->pin_path, cur->pin_path) ||
-	    sc_str_differs(cfg->netns, cur->netns)) {
-		pr_warn("%s: cgroup, pinPath and netns are fixed for the life of the daemon; "
+	    sc_str_differs(cfg->netns, cur->netns) || cfg->mode != cur->mode) {
+		pr_warn("%s: cgroup, pinPath, netns and mode are fixed for the life of the daemon; "
 			"restart it to change them\n",
 			d->config_path);
 		goto out_reject;
@@ -127,7 +213,7 @@ static void sc_reload(struct sc_daemon *d, const char *why)
 	    sc_str_differs(cfg->metrics.listen, cur->metrics.listen))
 		pr_warn("%s: metrics.listen takes effect when the daemon restarts\n",
 			d->config_path);
-	err = sc_pod_apply(&d->pod, cfg);
+	err = sc_daemon_iptables(d) ? sc_iptables_reapply(d, cfg) : sc_pod_apply(&d->pod, cfg);
 	if (err) {
 		pr_warn("%s: applying failed (%s)\n", d->config_path, strerror(-err));
 		goto out_reject;
@@ -135,7 +221,7 @@ static void sc_reload(struct sc_daemon *d, const char *why)
 	d->reloads.ok++;
 	d->reloads.last_ok = sc_unix_now();
 	pr_info("%s (%s): policy generation %u applied in %.1f ms\n", d->config_path, why,
-		d->pod.generation, sc_mono_ms() - t0);
+		sc_daemon_generation(d), sc_mono_ms() - t0);
 	return;
 
 out_reject:
@@ -145,7 +231,8 @@ out_reject:
 	}
 	d->reloads.failed++;
 	d->reloads.last_failed = sc_unix_now();
-	pr_warn("%s: rejected; policy generation %u stays\n", d->config_path, d->pod.generation);
+	pr_warn("%s: rejected; policy generation %u stays\n", d->config_path,
+		sc_daemon_generation(d));
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -194,19 +281,25 @@ int sc_cmd_run(int argc, char **argv)
 		{"allow-root-cgroup", no_argument, NULL, 'R'},
 		{"ready-file", required_argument, NULL, 'r'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"mode", required_argument, NULL, 'm'},
 		{0},
 	};
 	struct sc_pod_opts pod_opts = {0};
 	struct sc_config *cfg = NULL;
 	char pin_path[PATH_MAX];
 	const char *ready = NULL;
-	struct sc_daemon d = {0};
+	struct sc_daemon d = {.mode = SC_MODE_FROM_FILE, .ipt_netns_fd = -1};
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
+			break;
+		case 'm':
+			d.mode = sc_parse_mode_arg("run", optarg);
+			if (d.mode < 0)
+				return 2;
 			break;
 		case 'k':
 			d.keep = true;
@@ -235,9 +328,20 @@ int sc_cmd_run(int argc, char **argv)
 	err = sc_watch_start(&d.loop, d.config_path, SC_WATCH_DEBOUNCE_MS, on_config_change, &d,
 			     &d.watch);
 	cfg = calloc(1, sizeof(*cfg));
-	if (err || !cfg || sc_load_config(d.config_path, cfg)) {
+	if (err || !cfg || sc_load_config_mode(d.config_path, d.mode, cfg)) {
 		err = err ? err : -EINVAL;
 		goto out_loop;
+	}
+	if (cfg->mode == SC_MODE_IPTABLES) {
+		err = sc_iptables_open(&d, cfg);
+		if (err)
+			goto out_loop;
+		cfg = NULL; /* the daemon's now */
+		pr_info("mode: iptables: rules installed in %s\n", d.ipt_cfg->netns);
+		if (d.ipt_cfg->metrics.enabled)
+			pr_warn("metrics: not served in mode: iptables (the counters are BPF "
+				"maps)\n");
+		goto out_signals;
 	}
 	err = sc_pod_open(&d.pod, cfg, &pod_opts);
 	if (err)
@@ -254,6 +358,7 @@ int sc_cmd_run(int argc, char **argv)
 			/* Interception is up and stays up: only the metrics are missing. */
 			pr_warn("metrics: not served (interception goes on)\n");
 	}
+out_signals:
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -267,6 +372,11 @@ int sc_cmd_run(int argc, char **argv)
 	err = 0;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 
+	if (sc_daemon_iptables(&d)) {
+		err = sc_iptables_close(&d);
+		uv_loop_close(&d.loop);
+		return err ? 1 : 0;
+	}
 	sc_pod_close(&d.pod);
 	if (!d.keep) {
 		err = sc_pins_remove(pin_path);
@@ -294,15 +404,18 @@ int sc_cmd_cleanup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"mode", required_argument, NULL, 'm'},
 		{0},
 	};
 	struct sc_config cfg = {0};
 	const char *file = NULL;
-	int c, err;
+	int c, err, fd, mode = SC_MODE_FROM_FILE;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
+		else if (c == 'm' && (mode = sc_parse_mode_arg("cleanup", optarg)) >= 0)
+			continue;
 		else
 			return 2;
 	}
@@ -310,8 +423,21 @@ int sc_cmd_cleanup(int argc, char **argv)
 		fprintf(stderr, "interceptor cleanup: --config FILE is required\n");
 		return 2;
 	}
-	if (sc_check_privileges() || sc_load_config(file, &cfg))
+	if (sc_check_privileges() || sc_load_config_mode(file, mode, &cfg))
 		return 1;
+	if (cfg.mode == SC_MODE_IPTABLES) {
+		err = sc_iptables_open_netns(cfg.netns, &fd);
+		if (!err) {
+			err = sc_iptables_remove(fd);
+			close(fd);
+		}
+		if (err)
+			pr_warn("cleanup: iptables rules in %s: %s\n", cfg.netns, strerror(-err));
+		else
+			printf("removed the iptables rules from %s\n", cfg.netns);
+		sc_config_free(&cfg);
+		return err ? 1 : 0;
+	}
 	err = sc_pins_remove(cfg.pin_path);
 	if (err)
 		pr_warn("cleanup %s: %s\n", cfg.pin_path, strerror(-err));

@@ -117,6 +117,23 @@ static __always_inline void sc_tuple_addrs(struct sc_tuple *t, __u32 family, __u
 	}
 }
 
+/*
+ * Inbound steering's port rule: the proxy's own ports never, excluded ports (and the admin ports
+ * among them) never, then included ports or all. Returns the counter of the reason not to steer,
+ * or SC_C_inbound_redirect.
+ */
+static __always_inline enum sc_counter sc_inbound_port_verdict(const struct sc_policy *p,
+							       __u32 slot, __u32 port)
+{
+	if (port == p->inbound_port || port == p->outbound_port)
+		return SC_C_inbound_skip_proxy_port;
+	if (sc_port_in(slot, SC_PORT_IN_EXCLUDE, port))
+		return SC_C_inbound_skip_excluded_port;
+	if (!(p->flags & SC_F_IN_ALL_PORTS) && !sc_port_in(slot, SC_PORT_IN_INCLUDE, port))
+		return SC_C_inbound_skip_port_not_included;
+	return SC_C_inbound_redirect;
+}
+
 /* Both ends of the connection are sockets of this network namespace. */
 static __always_inline bool sc_tuple_is_local(const struct sc_tuple *t)
 {

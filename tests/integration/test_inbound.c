@@ -4,11 +4,18 @@
  * the pod's address; sk_lookup hands the connection to proxy-stub's inbound listener, which
  * forwards it to the app over loopback from 127.0.0.6.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -68,13 +75,16 @@ Test(inbound, v6_client_reaches_app_through_proxy)
 
 	start_app("8080");
 	start_pod("");
-	t_client(T_REMOTE, line, T_POD_ADDR6, "8080", "--send", "1M", NULL);
-	t_assert_intact(line, "1048576");
+	t_client(T_REMOTE, line, T_POD_ADDR6, "8080", "--send", "64M", NULL);
+	t_assert_intact(line, "67108864");
 	cr_assert_str_eq(kv(line, "peer", v, sizeof(v)), "[" T_POD_ADDR6 "]:8080");
 	t_server_report(0, rep, sizeof(rep), 5000);
 	cr_assert(!strncmp(kv(rep, "peer", v, sizeof(v)), "[::1]:", 6), "%s", rep);
 	t_wait_proxy_lines("orig=[" T_POD_ADDR6 "]:8080 dir=in", 1);
 	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	/* The proxy->app hop over ::1 went socket to socket too. */
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 2);
+	cr_assert_geq(tpod_counter(SC_C_msg_redirect_bytes), 1 << 20);
 }
 
 Test(inbound, excluded_and_not_included_ports_go_straight_to_the_app)
@@ -196,4 +206,87 @@ Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
 	cr_assert_geq(num(line, "ok"), 2999, "%s", text);
 	cr_assert_geq(tpod_counter(SC_C_inbound_fail_open), 1);
 	cr_assert_geq(tpod_counter(SC_C_inbound_redirect), 1);
+}
+
+/* What a bare inbound listener (the proxy's place) saw of one accepted connection. */
+struct inbound_view {
+	int ret, err;
+	socklen_t len;
+	struct sockaddr_in orig, local;
+};
+
+/* Listen on 0.0.0.0:15006 as the proxy (uid 1337, in the pod), accept one connection, ask
+ * SO_ORIGINAL_DST and getsockname, report through a pipe, then drain it. */
+static pid_t bare_listener(int *rfd)
+{
+	int p[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(15006)};
+		struct inbound_view v = {0};
+		char path[PATH_MAX], buf[4096];
+		int fd, c, one = 1, nsfd;
+		socklen_t sl = sizeof(v.local);
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", P.cgroup);
+		f = fopen(path, "w");
+		if (!f || fprintf(f, "%d", getpid()) < 0 || fclose(f))
+			_exit(2);
+		snprintf(path, sizeof(path), "/run/netns/%s", P.ns);
+		nsfd = open(path, O_RDONLY);
+		if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) || setgroups(0, NULL) || setgid(1337) ||
+		    setuid(1337))
+			_exit(3);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (void *)&sin, sizeof(sin)) || listen(fd, 4))
+			_exit(4);
+		if (write(p[1], "L", 1) != 1)
+			_exit(5);
+		c = accept(fd, NULL, NULL);
+		v.len = sizeof(v.orig);
+		v.ret = getsockopt(c, SOL_IP, 80 /* SO_ORIGINAL_DST */, &v.orig, &v.len);
+		v.err = errno;
+		getsockname(c, (void *)&v.local, &sl);
+		if (write(p[1], &v, sizeof(v)) != sizeof(v))
+			_exit(6);
+		while (read(c, buf, sizeof(buf)) > 0)
+			;
+		_exit(0);
+	}
+	close(p[1]);
+	*rfd = p[0];
+	if (P.npids < T_MAX_PIDS)
+		P.pids[P.npids++] = pid;
+	return pid;
+}
+
+Test(inbound, original_dst_of_a_steered_connection_is_its_local_address)
+{
+	struct inbound_view v;
+	char line[1024], ready;
+	int rfd, st;
+	pid_t pid;
+
+	start_app("8080");
+	tpod_write_config_inbound("");
+	tpod_start_daemon();
+	pid = bare_listener(&rfd);
+	cr_assert_eq(read(rfd, &ready, 1), 1, "the listener did not start");
+	t_client(T_REMOTE, line, T_POD_ADDR4, "8080", "--send", "0", NULL);
+	cr_assert_eq(read(rfd, &v, sizeof(v)), sizeof(v));
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	cr_assert_eq(v.ret, 0, "SO_ORIGINAL_DST failed: %s", strerror(v.err));
+	cr_assert_eq(v.len, sizeof(struct sockaddr_in));
+	cr_assert_eq(v.local.sin_port, htons(8080));
+	cr_assert_eq(memcmp(&v.orig, &v.local, sizeof(v.orig)), 0,
+		     "SO_ORIGINAL_DST differs from getsockname");
+	cr_assert_eq(tpod_counter(SC_C_sockopt_original_dst), 1);
+	close(rfd);
 }

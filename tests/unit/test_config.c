@@ -331,7 +331,7 @@ Test(config, second_document_is_rejected)
 Test(config, unknown_top_level_key_lists_allowed_keys)
 {
 	assert_one_error("cgroup: /a\nfoo: 1\n", 2, 1, "foo",
-			 "unknown key (allowed: cgroup, pinPath, netns, proxy, outbound, inbound, "
+			 "unknown key (allowed: cgroup, pinPath, netns, mode, proxy, outbound, inbound, "
 			 "acceleration, metrics, services)");
 }
 
