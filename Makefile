@@ -87,6 +87,11 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
+# The side-by-side benchmark (docs/benchmarks.md); BENCH_QUICK=1 for a short smoke run.
+bench: deps
+	$(MAKE) all
+	bench/run.sh
+
 # Policy scale (services): apply time, per-connect cost and map memory at 10 to 10,000 services.
 bench-policy: deps
 	$(MAKE) all

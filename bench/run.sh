@@ -1,0 +1,641 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: an app's traffic through its sidecar with no interception
+# ("direct"), with Istio's iptables REDIRECT rules, and with sidecap's BPF programs with and
+# without the sk_msg acceleration. Two topologies (one pod and a remote host; two pods on one
+# node), four workloads (64 B request/response, one bulk stream, new connections, HTTP) and the
+# cost of policy size (extra nat rules against services in the BPF maps).
+#
+# Everything runs in network namespaces and child cgroups that this script creates, and is
+# removed on every exit path: nothing is attached to the root cgroup, linked into the root netns,
+# or added to the root netns' iptables. Raw figures go to build/bench/raw.jsonl; bench/report.py
+# turns them into results.md, results.json and PNG plots.
+#
+# Environment: BENCH_QUICK=1 (one repetition, short runs: under 3 minutes), BENCH_REPS, BENCH_T
+# (seconds per sockperf/iperf3/wrk run), BENCH_CONNS (connections per tcptool run),
+# BENCH_SCALE (policy sizes, e.g. "10 1000 10000"), BENCH_ONLY (space-separated subset of
+# "pod two scale").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces, cgroups, BPF)" >&2; exit 1; }
+
+B=$PWD/build
+OUT=$B/bench
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	REPS=${BENCH_REPS:-1} T=${BENCH_T:-2} CONNS=${BENCH_CONNS:-300} SCALE=${BENCH_SCALE:-"10 1000 10000"}
+else
+	REPS=${BENCH_REPS:-3} T=${BENCH_T:-5} CONNS=${BENCH_CONNS:-5000} SCALE=${BENCH_SCALE:-"10 1000 10000"}
+fi
+ONLY=${BENCH_ONLY:-"pod two scale"}
+MODES=(direct iptables ebpf ebpf-noaccel)
+# Every process of the benchmark (apps, sidecars, servers) runs on one CPU by default: on a small
+# VM a wake-up across vCPUs costs tens of µs and lands at random, which buries the differences
+# between modes (64 B round trips measured 7 µs or 100 µs from one run to the next). The figures
+# then show the CPU work per request. BENCH_PIN=none leaves the scheduler free; BENCH_PIN=LIST
+# pins to that CPU list.
+PIN=${BENCH_PIN:-$(($(nproc) - 1))}
+PINCMD=()
+[ "$PIN" = none ] || PINCMD=(taskset -c "$PIN")
+SVC_PORT=80            # the port of the scale services and rules: never the one we connect to
+P_RR=11111 P_BULK=5201 P_CONN=8080 P_HTTP=8081
+WRK_CONNS=16
+# Each tool has its own bound (-t, -d, --max-seconds); timeout(1) is a backstop for hangs.
+BOUND=$((T + 30))
+
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$CG2" ] || { echo "bench: no cgroup2 mount" >&2; exit 1; }
+CGP=$CG2/sidecap-bench
+PINBASE=/sys/fs/bpf/sidecap
+NSS=(bench-pod bench-remote bench-cli bench-srv)
+CGS=(pod remote cli srv)
+WORK=$(mktemp -d /tmp/sidecap-bench.XXXXXX)
+chmod 755 "$WORK"
+pids=()     # long-lived servers
+mpids=()    # this mode's sidecars
+daemons=()  # this mode's interceptor daemons
+confs=()    # configs of the daemons started (for `interceptor cleanup`)
+T0=$(date +%s)
+
+log() { printf '[bench %4ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
+
+stop_pid() {
+	local p=$1
+	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
+	kill -TERM "$p" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+
+stop_mode() { # [LABEL]
+	local p c
+	for p in "${mpids[@]}"; do stop_pid "$p"; done
+	mpids=()
+	for p in "${daemons[@]}"; do stop_pid "$p"; done
+	daemons=()
+	for c in "${confs[@]}"; do
+		[ -e "$(awk '$1 == "pinPath:" { print $2 }' "$c")" ] && $B/interceptor cleanup --config "$c" >/dev/null 2>&1
+	done
+	confs=()
+	for ns in "${NSS[@]}"; do
+		[ -e /run/netns/$ns ] || continue
+		# These namespaces are ours alone: empty their whole netfilter ruleset. Flushing the nat
+		# rules (iptables -F/-X) would leave the nft table "ip nat" and its base chains, whose
+		# hooks keep conntrack and NAT lookups on every packet of the modes that follow.
+		in_ns "$ns" nft flush ruleset 2>/dev/null || true
+		in_ns "$ns" iptables -t nat -F 2>/dev/null || true
+		in_ns "$ns" iptables -t nat -X 2>/dev/null || true
+		in_ns "$ns" conntrack -F >/dev/null 2>&1 || true
+		if [ -n "$(in_ns "$ns" nft list tables 2>/dev/null)" ]; then
+			log "WARNING: netfilter tables left in $ns after ${1:-setup}: $(in_ns "$ns" nft list tables | tr '\n' ' ')"
+		fi
+	done
+	return 0
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	stop_mode
+	for p in "${pids[@]}"; do stop_pid "$p"; done
+	for c in "${CGS[@]}"; do
+		[ -d "$CGP/$c" ] || continue
+		echo 1 >"$CGP/$c/cgroup.kill"
+		for _ in $(seq 50); do [ -s "$CGP/$c/cgroup.procs" ] || break; sleep 0.1; done
+		rmdir "$CGP/$c"
+	done
+	[ -d "$CGP" ] && rmdir "$CGP"
+	for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
+	for n in "${NSS[@]}"; do rm -rf "${PINBASE:?}/$n"; done
+	rmdir "$PINBASE" 2>/dev/null
+	rm -rf "$WORK"
+	log "cleaned up"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Run a command as a process of pod CG in netns NS: join the cgroup first, then the netns.
+in_cg() {
+	local cg=$1 ns=$2
+	shift 2
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec nsenter --net=/run/netns/'"$ns"' "$@"' "$CGP/$cg" \
+		"${PINCMD[@]}" "$@"
+}
+# Start a command of pod CG in netns NS in the background; BGPID is its pid. The sh execs
+# nsenter, which execs the command, so BGPID is the command itself (a shell function run with &
+# would leave a subshell between us and it, and killing the subshell would orphan the command).
+bg_cg() {
+	local cg=$1 ns=$2
+	shift 2
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec nsenter --net=/run/netns/'"$ns"' "$@"' "$CGP/$cg" \
+		"${PINCMD[@]}" "$@" &
+	BGPID=$!
+}
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/$ns "$@"
+}
+
+wait_listen() { # NS PORT
+	for _ in $(seq 100); do
+		[ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ] && return 0
+		sleep 0.05
+	done
+	log "nothing listens on port $2 in $1"
+	return 1
+}
+
+cpu_usec() { # CG... -> sum of usage_usec
+	local s=0 c u
+	for c in "$@"; do
+		u=$(awk '$1 == "usage_usec" { print $2 }' "$CGP/$c/cpu.stat")
+		s=$((s + u))
+	done
+	echo $s
+}
+now_ns() { date +%s%N; }
+# Arithmetic for the JSON records (bc would print ".5", which JSON refuses).
+calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+
+# Leftovers of an earlier, killed run of this script carry our names: remove them first.
+for n in "${NSS[@]}"; do
+	[ -e /run/netns/$n ] && { log "removing stale netns $n"; ip netns del "$n"; }
+done
+for n in "${NSS[@]}"; do [ -d "$PINBASE/$n" ] && rm -rf "${PINBASE:?}/$n"; done
+
+mkdir -p "$OUT" "$CGP"
+for c in "${CGS[@]}"; do mkdir -p "$CGP/$c"; done
+RAW=$OUT/raw.jsonl
+: >"$RAW"
+rm -rf "$OUT/status" "$OUT/plots"
+
+# Topologies. one pod: bench-pod (10.201.1.1, cgroup pod) -- veth -- bench-remote (10.201.1.2).
+# two pods: bench-cli (10.201.2.1, cgroup cli) -- veth -- bench-srv (10.201.2.2, cgroup srv).
+mk_link() { # NS_A ADDR_A NS_B ADDR_B IFNAME
+	ip -n "$1" link add "$5a" type veth peer name "$5b" netns "$3"
+	ip -n "$1" addr add "$2/24" dev "$5a"
+	ip -n "$3" addr add "$4/24" dev "$5b"
+	ip -n "$1" link set "$5a" up
+	ip -n "$3" link set "$5b" up
+}
+for n in "${NSS[@]}"; do
+	ip netns add "$n"
+	ip -n "$n" link set lo up
+	# Hygiene: TIME_WAIT reuse inside the benchmark namespaces only.
+	in_ns "$n" sysctl -qw net.ipv4.tcp_tw_reuse=1
+done
+mk_link bench-pod 10.201.1.1 bench-remote 10.201.1.2 bp
+mk_link bench-cli 10.201.2.1 bench-srv 10.201.2.2 bc
+# Istio's pods keep IPv6 off in these tests: the sidecars' [::1]:15001 default still binds.
+
+start_servers() { # CG NS: sockperf, iperf3, tcptool echo, nginx on 0.0.0.0
+	local cg=$1 ns=$2 d=$WORK/$2
+	mkdir -p "$d"
+	bg_cg "$cg" "$ns" sockperf server --tcp -i 0.0.0.0 -p $P_RR >"$d/sockperf.log" 2>&1
+	pids+=($BGPID)
+	bg_cg "$cg" "$ns" iperf3 -s -p $P_BULK >"$d/iperf3.log" 2>&1
+	pids+=($BGPID)
+	bg_cg "$cg" "$ns" $B/tcptool server 0.0.0.0 $P_CONN --mode echo --max-seconds 86400 \
+		>"$d/tcptool.log" 2>&1
+	pids+=($BGPID)
+	mkdir -p "$d/nginx"
+	cat >"$d/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $d/nginx/nginx.pid;
+error_log $d/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/nginx/body;
+	proxy_temp_path $d/nginx/proxy;
+	fastcgi_temp_path $d/nginx/fastcgi;
+	uwsgi_temp_path $d/nginx/uwsgi;
+	scgi_temp_path $d/nginx/scgi;
+	keepalive_requests 1000000;
+	server {
+		listen 0.0.0.0:$P_HTTP;
+		location / { default_type text/plain; return 200 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"; }
+	}
+}
+EOF
+	bg_cg "$cg" "$ns" nginx -p "$d/nginx" -c "$d/nginx/nginx.conf" >"$d/nginx.out" 2>&1
+	pids+=($BGPID)
+	for p in $P_RR $P_BULK $P_CONN $P_HTTP; do wait_listen "$ns" $p; done
+}
+
+# iptables: Istio's REDIRECT rules (istio-iptables defaults, IPv4), or the daemon's own rules.
+IPT_DAEMON=0 IPT_RULES_CMD=0
+probe_iptables_mode() {
+	printf 'cgroup: %s\nmode: iptables\nnetns: /run/netns/bench-pod\n' "$CGP/pod" >"$WORK/probe.yaml"
+	if $B/interceptor validate "$WORK/probe.yaml" >/dev/null 2>&1; then IPT_DAEMON=1; fi
+	if $B/interceptor iptables-rules --config "$WORK/probe.yaml" --family 4 >/dev/null 2>&1; then
+		IPT_RULES_CMD=1
+	fi
+}
+istio_rules() {
+	cat <<'EOF'
+*nat
+:ISTIO_INBOUND - [0:0]
+:ISTIO_IN_REDIRECT - [0:0]
+:ISTIO_OUTPUT - [0:0]
+:ISTIO_REDIRECT - [0:0]
+-A PREROUTING -p tcp -j ISTIO_INBOUND
+-A OUTPUT -j ISTIO_OUTPUT
+-A ISTIO_INBOUND -p tcp -m tcp --dport 15008 -j RETURN
+-A ISTIO_INBOUND -p tcp -m tcp --dport 15090 -j RETURN
+-A ISTIO_INBOUND -p tcp -m tcp --dport 15021 -j RETURN
+-A ISTIO_INBOUND -p tcp -m tcp --dport 15020 -j RETURN
+-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT
+-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006
+-A ISTIO_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN
+-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -p tcp -m tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT
+-A ISTIO_OUTPUT -o lo -m owner ! --uid-owner 1337 -j RETURN
+-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN
+-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -p tcp -m tcp ! --dport 15008 -m owner --gid-owner 1337 -j ISTIO_IN_REDIRECT
+-A ISTIO_OUTPUT -o lo -m owner ! --gid-owner 1337 -j RETURN
+-A ISTIO_OUTPUT -m owner --gid-owner 1337 -j RETURN
+-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN
+-A ISTIO_OUTPUT -j ISTIO_REDIRECT
+-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001
+COMMIT
+EOF
+}
+# N non-matching rules at the head of the pod's nat OUTPUT chain, as kube-proxy's service
+# portals would be walked: one per service VIP:port, none of which we connect to.
+vip() { echo "10.96.$(($1 / 250)).$(($1 % 250 + 1))"; }
+scale_rules() {
+	local n=$1 i
+	echo '*nat'
+	echo ':BENCH-SVC - [0:0]'
+	for ((i = 0; i < n; i++)); do
+		echo "-I OUTPUT 1 -d $(vip $i)/32 -p tcp -m tcp --dport $SVC_PORT -j BENCH-SVC"
+	done
+	echo 'COMMIT'
+}
+
+write_conf() { # NAME CG NS ACCEL NSVC [MODE] -> path
+	local f=$WORK/$1.yaml i
+	{
+		echo "cgroup: $CGP/$2"
+		echo "pinPath: $PINBASE/$3"
+		echo "netns: /run/netns/$3"
+		[ -n "${6:-}" ] && echo "mode: $6"
+		echo "proxy:"
+		echo "  uid: 1337"
+		echo "acceleration: $4"
+		if [ "$5" -gt 0 ]; then
+			echo "services:"
+			for ((i = 0; i < $5; i++)); do
+				echo "  - {name: svc-$i, vip: $(vip $i), port: $SVC_PORT, endpoints: [{address: 10.97.$((i / 250)).$((i % 250 + 1)), port: 8080}]}"
+			done
+		fi
+	} >"$f"
+	echo "$f"
+}
+
+start_daemon() { # CONF
+	local c=$1 rf=$WORK/daemon.$RANDOM.ready t0
+	t0=$(now_ns)
+	$B/interceptor run --config "$c" --ready-file "$rf" >>"$WORK/daemon.log" 2>&1 &
+	daemons+=($!)
+	confs+=("$c")
+	for _ in $(seq 600); do [ -e "$rf" ] && break; sleep 0.05; done
+	[ -e "$rf" ] || { log "interceptor did not start ($c)"; tail -5 "$WORK/daemon.log" >&2; return 1; }
+	SETUP_S=$(calc "($(now_ns) - $t0) / 1000000000")
+}
+
+# Install interception for MODE in pod CG/NS with NSVC services (ebpf) or extra rules (iptables).
+intercept() { # MODE CG NS NSVC
+	local mode=$1 cg=$2 ns=$3 n=$4 c t0
+	SETUP_S=0
+	case $mode in
+	direct) ;;
+	iptables)
+		t0=$(now_ns)
+		if [ $IPT_DAEMON = 1 ]; then
+			start_daemon "$(write_conf "$ns-ipt" "$cg" "$ns" true 0 iptables)"
+		elif [ $IPT_RULES_CMD = 1 ]; then
+			c=$(write_conf "$ns-ipt" "$cg" "$ns" true 0 iptables)
+			$B/interceptor iptables-rules --config "$c" --family 4 | in_ns "$ns" iptables-restore --noflush
+		else
+			istio_rules | in_ns "$ns" iptables-restore --noflush
+		fi
+		# Whoever installed them, the REDIRECT rules must be there, or this is "direct" again.
+		if ! in_ns "$ns" iptables -t nat -S | grep -q -- '--to-ports 15001'; then
+			log "iptables: no REDIRECT rule in $ns after setup ($IPT_HOW); installing Istio's rules here"
+			istio_rules | in_ns "$ns" iptables-restore --noflush
+		fi
+		if [ "$n" -gt 0 ]; then
+			scale_rules "$n" | in_ns "$ns" iptables-restore --noflush
+			local have
+			have=$(in_ns "$ns" iptables -t nat -S OUTPUT | grep -c -- '-j BENCH-SVC' || true)
+			[ "$have" = "$n" ] || log "iptables: $have extra rules in $ns OUTPUT, wanted $n"
+		fi
+		SETUP_S=$(calc "($(now_ns) - $t0) / 1000000000")
+		;;
+	ebpf) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" true "$n")" ;;
+	ebpf-noaccel) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" false "$n")" ;;
+	esac
+}
+
+start_stub() { # CG NS [inbound]
+	local rf=$WORK/stub.$2.ready args=(--user 1337 --ready-file "$WORK/stub.$2.ready")
+	rm -f "$rf"
+	[ "${3:-}" = inbound ] && args+=(--inbound 0.0.0.0:15006)
+	bg_cg "$1" "$2" $B/proxy-stub "${args[@]}" >>"$WORK/stub.$2.log" 2>&1
+	mpids+=($BGPID)
+	for _ in $(seq 100); do [ -e "$rf" ] && break; sleep 0.05; done
+	wait_listen "$2" 15001
+	[ "${3:-}" = inbound ] && wait_listen "$2" 15006
+	return 0
+}
+
+# HAProxy as the sidecar, uid 1337, foreground, ended by PID. Outbound: 127.0.0.1:15001 forwards
+# to the original destination ("server s 0.0.0.0:0"). Inbound (the server pod): 0.0.0.0:15006
+# forwards to the app on 127.0.0.1 from 127.0.0.6, as Istio's inbound passthrough does.
+start_haproxy() { # CG NS [inbound]
+	local f=$WORK/haproxy.$2.cfg
+	cat >"$f" <<EOF
+global
+	maxconn 2000
+	uid 1337
+	gid 1337
+	nbthread 1
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend out
+	bind 127.0.0.1:15001
+	default_backend orig
+backend orig
+	server s 0.0.0.0:0
+EOF
+	if [ "${3:-}" = inbound ]; then
+		cat >>"$f" <<EOF
+frontend in
+	bind 0.0.0.0:15006
+	default_backend app
+backend app
+	server s 127.0.0.1:$P_HTTP source 127.0.0.6
+EOF
+	fi
+	bg_cg "$1" "$2" haproxy -f "$f" -db >>"$WORK/haproxy.$2.log" 2>&1
+	mpids+=($BGPID)
+	wait_listen "$2" 15001
+	[ "${3:-}" = inbound ] && wait_listen "$2" 15006
+	return 0
+}
+stop_sidecars() {
+	local p
+	for p in "${mpids[@]}"; do stop_pid "$p"; done
+	mpids=()
+}
+
+# Proof that the traffic went where the mode says: how many connections each proxy-stub
+# accepted (its exit line), and the interceptor's counters (status --json, kept as files).
+check_stubs() { # TOPO MODE REP OUT_NS [IN_NS]
+	local out=0 in=0 l
+	if [ "$2" != direct ]; then
+		l=$(grep 'exiting:' "$WORK/stub.$4.log" | tail -1 || true)
+		out=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$l")
+		if [ -n "${5:-}" ]; then
+			l=$(grep 'exiting:' "$WORK/stub.$5.log" | tail -1 || true)
+			in=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$l")
+		fi
+		[ "${out:-0}" -gt 0 ] || log "WARNING: $1/$2: the sidecar accepted no connection: nothing was intercepted"
+	fi
+	emit "$1" "$2" "$3" check "$(printf '"ok":true,"stub_out_accepted":%s,"stub_in_accepted":%s' "${out:-0}" "${in:-0}")"
+}
+save_status() { # TOPO MODE REP
+	local c i=0
+	mkdir -p "$OUT/status"
+	for c in "${confs[@]}"; do
+		$B/interceptor status --config "$c" --json >"$OUT/status/$1-$2-$3-$i.json" 2>/dev/null || true
+		i=$((i + 1))
+	done
+}
+
+emit() { # TOPO MODE REP WORKLOAD JSON-OBJECT-BODY
+	printf '{"topo":"%s","mode":"%s","rep":%d,"workload":"%s",%s}\n' "$1" "$2" "$3" "$4" "$5" >>"$RAW"
+}
+num() { [[ $1 =~ ^-?[0-9.]+([eE][-+]?[0-9]+)?$ ]] && echo "$1" || echo null; }
+
+# 64 B ping-pong on one persistent connection.
+w_rr() { # TOPO MODE REP ACG ANS DST CPU_CGS...
+	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
+	shift 6
+	local f=$WORK/rr.out c0 c1 rt rx
+	c0=$(cpu_usec "$@")
+	in_cg "$acg" "$ans" timeout -k 5 $BOUND sockperf ping-pong --tcp -i "$dst" -p $P_RR -t "$T" \
+		-m 64 --full-rtt 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$f" || true
+	c1=$(cpu_usec "$@")
+	rt=$(sed -n 's/.*\[Valid Duration\] RunTime=\([0-9.]*\) sec.*/\1/p' "$f")
+	rx=$(sed -n 's/.*\[Valid Duration\].*ReceivedMessages=\([0-9]*\).*/\1/p' "$f")
+	# The CPU window is the whole run (warm-up included): divide by every message sent.
+	local all=$(sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p' "$f")
+	pct() { num "$(sed -n "s/.*percentile $1 = *\([0-9.]*\).*/\1/p" "$f")"; }
+	if [ -z "$rx" ] || [ "${all:-0}" = 0 ]; then
+		log "rr $topo/$mode: sockperf failed: $(tail -2 "$f" | tr '\n' ' ')"
+		emit "$topo" "$mode" "$rep" rr '"ok":false'
+		return 0
+	fi
+	emit "$topo" "$mode" "$rep" rr "$(printf '"ok":true,"p50_us":%s,"p90_us":%s,"p99_us":%s,"p999_us":%s,"rr_per_s":%s,"cpu_us_per_req":%s,"msgs":%s' \
+		"$(pct 50.000)" "$(pct 90.000)" "$(pct 99.000)" "$(pct 99.900)" \
+		"$(calc "$rx / $rt")" "$(calc "($c1 - $c0) / $all")" "$rx")"
+}
+
+# One unthrottled stream, app -> server.
+w_bulk() { # TOPO MODE REP ACG ANS DST CPU_CGS...
+	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
+	shift 6
+	local f=$WORK/bulk.json c0 c1 rc=0 bps bytes err retr enomem
+	c0=$(cpu_usec "$@")
+	in_cg "$acg" "$ans" timeout -k 5 $BOUND iperf3 -c "$dst" -p $P_BULK -t "$T" -J >"$f" 2>"$f.err" || rc=$?
+	c1=$(cpu_usec "$@")
+	bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$f" 2>/dev/null || true)
+	bytes=$(jq -r '.end.sum_received.bytes // empty' "$f" 2>/dev/null || true)
+	retr=$(jq -r '.end.sum_sent.retransmits // empty' "$f" 2>/dev/null || true)
+	err=$(jq -r '.error // empty' "$f" 2>/dev/null || true)
+	err="$err$(cat "$f.err")"
+	enomem=0
+	grep -qi 'cannot allocate memory\|ENOMEM' <<<"$err" && enomem=1
+	[ $rc = 0 ] && [ -z "$err" ] || log "bulk $topo/$mode: iperf3 rc=$rc ${err:0:200}"
+	if [ -z "$bytes" ] || [ "$bytes" = 0 ]; then
+		emit "$topo" "$mode" "$rep" bulk "$(printf '"ok":false,"errors":1,"enomem":%d' $enomem)"
+		return 0
+	fi
+	emit "$topo" "$mode" "$rep" bulk "$(printf '"ok":%s,"gbit_per_s":%s,"bytes":%s,"retransmits":%s,"errors":%d,"enomem":%d,"cpu_s_per_gb":%s' \
+		"$([ $rc = 0 ] && [ -z "$err" ] && echo true || echo false)" \
+		"$(calc "$bps / 1000000000")" "$bytes" "$(num "$retr")" \
+		"$([ $rc = 0 ] && [ -z "$err" ] && echo 0 || echo 1)" $enomem \
+		"$(calc "($c1 - $c0) / 1000000 / ($bytes / 1000000000)")")"
+}
+
+# New connections: connect, 64 B echoed, client closes first.
+w_conn() { # TOPO MODE REP ACG ANS DST CPU_CGS...
+	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
+	shift 6
+	local f=$WORK/conn.out c0 c1 t0 t1 line ok failed
+	c0=$(cpu_usec "$@")
+	t0=$(now_ns)
+	in_cg "$acg" "$ans" timeout -k 5 $((BOUND + 60)) $B/tcptool client "$dst" $P_CONN --send 64 \
+		--repeat "$CONNS" --max-seconds $((T * 4 + 60)) >"$f" 2>"$f.err" || true
+	t1=$(now_ns)
+	c1=$(cpu_usec "$@")
+	line=$(grep '^summary ' "$f" || true)
+	if [ -z "$line" ]; then
+		log "conn $topo/$mode: tcptool failed: $(tail -2 "$f.err" | tr '\n' ' ')"
+		emit "$topo" "$mode" "$rep" conn '"ok":false'
+		return 0
+	fi
+	kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
+	ok=$(kv ok)
+	failed=$(kv failed)
+	[ "$failed" = 0 ] || log "conn $topo/$mode: $failed failed: $(head -2 "$f.err" | tr '\n' ' ')"
+	emit "$topo" "$mode" "$rep" conn "$(printf '"ok":%s,"conns_per_s":%s,"connect_p50_us":%s,"connect_p99_us":%s,"total_p50_us":%s,"total_p99_us":%s,"failed":%s,"cpu_us_per_conn":%s%s' \
+		"$([ "$failed" = 0 ] && echo true || echo false)" \
+		"$(calc "$ok / (($t1 - $t0) / 1000000000)")" "$(kv connect_p50_us)" "$(kv connect_p99_us)" \
+		"$(kv total_p50_us)" "$(kv total_p99_us)" "$failed" \
+		"$(calc "($c1 - $c0) / ($ok + ($ok == 0))")" "${EXTRA:-}")"
+}
+
+# HTTP/1.1 keep-alive through HAProxy sidecars to nginx.
+w_http() { # TOPO MODE REP ACG ANS DST CPU_CGS...
+	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
+	shift 6
+	local f=$WORK/http.out c0 c1 rps reqs errs non2xx
+	c0=$(cpu_usec "$@")
+	in_cg "$acg" "$ans" timeout -k 5 $BOUND wrk -t1 -c$WRK_CONNS -d"${T}s" --latency \
+		"http://$dst:$P_HTTP/" >"$f" 2>&1 || true
+	c1=$(cpu_usec "$@")
+	rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$f")
+	reqs=$(awk '/requests in/ { print $1 }' "$f")
+	# wrk prints "50%  1.23ms"; convert to microseconds.
+	lat() {
+		awk -v p="$1%" '$1 == p {
+			v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+			m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : -1
+			if (m > 0) printf "%.1f", v * m; exit }' "$f"
+	}
+	errs=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$f")
+	non2xx=$(awk '/Non-2xx/ { print $NF }' "$f")
+	if [ -z "$rps" ] || [ "${reqs:-0}" = 0 ]; then
+		log "http $topo/$mode: wrk failed: $(tail -3 "$f" | tr '\n' ' ')"
+		emit "$topo" "$mode" "$rep" http '"ok":false'
+		return 0
+	fi
+	[ -z "$errs$non2xx" ] || log "http $topo/$mode: socket errors ${errs:-0}, non-2xx ${non2xx:-0}"
+	emit "$topo" "$mode" "$rep" http "$(printf '"ok":%s,"req_per_s":%s,"p50_us":%s,"p99_us":%s,"socket_errors":%s,"non_2xx":%s,"cpu_us_per_req":%s' \
+		"$([ -z "$errs$non2xx" ] && echo true || echo false)" "$rps" "$(num "$(lat 50)")" "$(num "$(lat 99)")" \
+		"${errs:-0}" "${non2xx:-0}" "$(calc "($c1 - $c0) / $reqs")")"
+}
+
+# One mode of one topology: interception on, proxy-stub workloads, then HAProxy for HTTP.
+run_topo_mode() { # TOPO MODE REP
+	local topo=$1 mode=$2 rep=$3 dst cgs
+	if [ "$topo" = pod-remote ]; then
+		dst=10.201.1.2 cgs=(pod)
+		intercept "$mode" pod bench-pod 0
+		[ "$mode" = direct ] || start_stub pod bench-pod
+	else
+		dst=10.201.2.2 cgs=(cli srv)
+		intercept "$mode" cli bench-cli 0
+		intercept "$mode" srv bench-srv 0
+		if [ "$mode" != direct ]; then
+			start_stub cli bench-cli
+			start_stub srv bench-srv inbound
+		fi
+	fi
+	local acg=${cgs[0]} ans=bench-${cgs[0]}
+	w_rr "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	w_bulk "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	w_conn "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	save_status "$topo" "$mode" "$rep"
+	stop_sidecars
+	check_stubs "$topo" "$mode" "$rep" "$ans" "$([ $topo = two-pod ] && echo bench-srv)"
+	if [ "$mode" != direct ]; then
+		if [ "$topo" = pod-remote ]; then
+			start_haproxy pod bench-pod
+		else
+			start_haproxy cli bench-cli
+			start_haproxy srv bench-srv inbound
+		fi
+	fi
+	w_http "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	stop_mode "$topo/$mode"
+}
+
+# Policy scale: connection latency with N extra nat rules (iptables) or N services (ebpf).
+run_scale_point() { # MODE N REP
+	local mode=$1 n=$2 rep=$3
+	intercept "$mode" pod bench-pod "$n"
+	start_stub pod bench-pod
+	EXTRA=$(printf ',"n":%d,"setup_s":%s' "$n" "$SETUP_S")
+	w_conn scale "$mode" "$rep" pod bench-pod 10.201.1.2 pod
+	EXTRA=
+	save_status "scale-$n" "$mode" "$rep"
+	stop_sidecars
+	check_stubs scale-$n "$mode" "$rep" bench-pod
+	stop_mode
+}
+
+rotate() { # K ITEMS... -> ITEMS rotated left by K
+	local k=$1
+	shift
+	local a=("$@") i n=$#
+	for ((i = 0; i < n; i++)); do echo "${a[$(((i + k) % n))]}"; done
+}
+
+probe_iptables_mode
+IPT_HOW=istio-rules-in-script
+[ $IPT_RULES_CMD = 1 ] && IPT_HOW="interceptor iptables-rules"
+[ $IPT_DAEMON = 1 ] && IPT_HOW="interceptor run (mode: iptables)"
+log "kernel $(uname -r), $(nproc) CPUs; reps=$REPS t=${T}s conns=$CONNS; pinned to CPU(s): $PIN; iptables via: $IPT_HOW"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+start_servers remote bench-remote
+start_servers srv bench-srv
+
+for ((rep = 1; rep <= REPS; rep++)); do
+	for topo in pod-remote two-pod; do
+		case $topo in pod-remote) [[ " $ONLY " == *" pod "* ]] || continue ;; two-pod) [[ " $ONLY " == *" two "* ]] || continue ;; esac
+		off=$((rep - 1))
+		[ $topo = two-pod ] && off=$((off + 1))
+		mapfile -t order < <(rotate $off "${MODES[@]}")
+		for mode in "${order[@]}"; do
+			log "rep $rep/$REPS $topo $mode"
+			run_topo_mode "$topo" "$mode" "$rep"
+		done
+	done
+	if [[ " $ONLY " == *" scale "* ]]; then
+		points=()
+		for n in $SCALE; do points+=("iptables:$n" "ebpf:$n"); done
+		mapfile -t order < <(rotate $((rep - 1)) "${points[@]}")
+		for pt in "${order[@]}"; do
+			log "rep $rep/$REPS scale ${pt%%:*} n=${pt#*:}"
+			run_scale_point "${pt%%:*}" "${pt#*:}" "$rep"
+		done
+	fi
+done
+
+WALL=$(($(date +%s) - T0))
+cat >"$OUT/meta.json" <<EOF
+{"kernel":"$(uname -r)","cpus":$(nproc),"cpu_model":"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)",
+ "date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","quick":$QUICK,"reps":$REPS,"t_s":$T,"conns":$CONNS,
+ "wrk_conns":$WRK_CONNS,"scale":"$SCALE","iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
+ "sockperf":"$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)",
+ "pinned_cpus":"$PIN","loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
+ "iperf3":"$(iperf3 --version | head -1)","haproxy":"$(haproxy -v | head -1 | awk '{ print $3 }')",
+ "nginx":"$(nginx -v 2>&1 | sed 's/.*nginx\///')","wall_s":$WALL,
+ "command":"make bench$([ "$QUICK" = 1 ] && echo ' BENCH_QUICK=1')"}
+EOF
+python3 bench/report.py "$OUT"
+log "done in ${WALL}s: $OUT/results.md"
