@@ -478,6 +478,11 @@ const char *line_with(const char *text, const char *prefix, char *buf, size_t le
 	return NULL;
 }
 
+const char *t_read_file(const char *path, char *buf, size_t len)
+{
+	return slurp(path, buf, len);
+}
+
 int file_count(const char *path, const char *needle)
 {
 	char line[4096];

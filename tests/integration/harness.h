@@ -95,6 +95,8 @@ long tpod_map_entries(const char *map);
 const char *kv(const char *line, const char *key, char *buf, size_t len);
 /* The first line of TEXT starting with PREFIX, copied into BUF. */
 const char *line_with(const char *text, const char *prefix, char *buf, size_t len);
+/* The content of file PATH in BUF (empty when it cannot be read). */
+const char *t_read_file(const char *path, char *buf, size_t len);
 /* Count of lines in file PATH containing NEEDLE. */
 int file_count(const char *path, const char *needle);
 

@@ -193,14 +193,7 @@ Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
 	cr_assert_eq(waitpid(lp, &st, 0), lp);
 	cr_assert_eq(waitpid(hp, &st, 0), hp);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the direct connection broke");
-	{
-		FILE *f = fopen(log, "re");
-		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-		text[n] = '\0';
-		if (f)
-			fclose(f);
-	}
+	t_read_file(log, text, sizeof(text));
 	cr_assert_not_null(line_with(text, "summary ", line, sizeof(line)), "%s", text);
 	/* At most the one connection inside the proxy when it was killed. */
 	cr_assert_geq(num(line, "ok"), 2999, "%s", text);

@@ -90,14 +90,7 @@ Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adop
 	/* The connection opened before the crash finishes intact. */
 	cr_assert_eq(waitpid(client, &st, 0), client);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	{
-		FILE *f = fopen(log, "re");
-		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-		text[n] = '\0';
-		if (f)
-			fclose(f);
-	}
+	t_read_file(log, text, sizeof(text));
 	t_assert_intact(line_with(text, "conn ", line, sizeof(line)), "4194304");
 
 	/* New connections are still intercepted with no daemon. */

@@ -279,14 +279,7 @@ Test(live, no_connect_sees_a_mix_of_two_policies_over_1000_changes)
 	cr_assert_eq(tpod_counter(SC_C_errors__no_policy), 0);
 	cr_assert_eq(kill(hp, 0), 0, "the held connection ended before the changes did");
 	cr_assert_eq(waitpid(hp, &st, 0), hp);
-	{
-		FILE *f = fopen(heldlog, "re");
-		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-		text[n] = '\0';
-		if (f)
-			fclose(f);
-	}
+	t_read_file(heldlog, text, sizeof(text));
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", text);
 	cr_assert_not_null(line_with(text, "conn ", line, sizeof(line)), "%s", text);
 	t_assert_intact(line, "1048576");

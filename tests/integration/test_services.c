@@ -230,14 +230,7 @@ Test(services, removed_endpoint_gets_no_new_connection_and_open_ones_stay)
 	/* The held connection on the removed endpoint finished there, intact. */
 	cr_assert_eq(served(1), n2 + 1, "the removed endpoint got new connections");
 	cr_assert_eq(served(0), 1001);
-	{
-		FILE *f = fopen(heldlog, "re");
-		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-		text[n] = '\0';
-		if (f)
-			fclose(f);
-	}
+	t_read_file(heldlog, text, sizeof(text));
 	cr_assert_not_null(line_with(text, "conn ", line, sizeof(line)), "%s", text);
 	t_assert_intact(line, "1048576");
 }
