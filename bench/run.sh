@@ -19,6 +19,21 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces, cgroups, BPF)" >&2; exit 1; }
 
+# Every tool is needed: a missing conntrack or nft would silently skip the hygiene between modes
+# (and leave conntrack active after the iptables mode), a missing jq would lose the bulk figures.
+missing=()
+for t in sockperf:sockperf iperf3:iperf3 wrk:wrk nginx:nginx-light haproxy:haproxy \
+	iptables:iptables nft:nftables conntrack:conntrack jq:jq gnuplot:gnuplot-nox \
+	python3:python3 taskset:util-linux nsenter:util-linux ss:iproute2; do
+	command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
+done
+[ ${#missing[@]} -eq 0 ] || { echo "bench: missing: apt-get install ${missing[*]}" >&2; exit 1; }
+
+# One run at a time: a second one would take the first's namespaces for stale leftovers and
+# remove them. Taken before the cleanup trap, so a refused run touches nothing.
+exec 9>/run/lock/sidecap-bench.lock
+flock -n 9 || { echo "bench: another bench/run.sh is running (/run/lock/sidecap-bench.lock)" >&2; exit 1; }
+
 B=$PWD/build
 OUT=$B/bench
 QUICK=${BENCH_QUICK:-0}
