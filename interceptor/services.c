@@ -301,20 +301,21 @@ struct sc_svc_batches {
 	struct sc_batch svc, chunk, ep;
 };
 
-/* Queue the keys of S's entries in SLOT (deletion: values unused). */
-static int sc_queue_keys(struct sc_svc_batches *b, uint32_t slot, uint32_t id,
-			 const struct sc_service_cfg *s)
+/* Queue the keys of S's entries in SLOT for deletion. The table size is read from the slot
+ * itself: it is what was written there. */
+static int sc_queue_keys(const struct sc_svc_maps *maps, struct sc_svc_batches *b, uint32_t slot,
+			 uint32_t id, const struct sc_service_cfg *s)
 {
 	struct sc_svc_key sk;
-	uint16_t *table = NULL;
-	uint32_t m = 0, i;
+	struct sc_svc sv = {0};
+	uint32_t i;
 	int err;
 
 	sc_svc_key_of(&sk, slot, s);
+	if (bpf_map_lookup_elem(maps->services, &sk, &sv))
+		sv.table_size = 0;
 	err = sc_batch_add(&b->svc, &sk, NULL);
-	if (!err)
-		err = sc_build_table(NULL, 0, s, &table, &m);
-	for (i = 0; !err && i < (m + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK; i++) {
+	for (i = 0; !err && i < (sv.table_size + SC_TABLE_CHUNK - 1) / SC_TABLE_CHUNK; i++) {
 		struct sc_table_key tk = {.slot = slot, .svc = id, .chunk = i};
 
 		err = sc_batch_add(&b->chunk, &tk, NULL);
@@ -324,7 +325,6 @@ static int sc_queue_keys(struct sc_svc_batches *b, uint32_t slot, uint32_t id,
 
 		err = sc_batch_add(&b->ep, &ek, NULL);
 	}
-	free(table);
 	return err;
 }
 
@@ -446,14 +446,15 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 			kept[o->id] = 1;
 			if (sc_service_equal(&old->services[o->id], s))
 				continue;
-			err = sc_queue_keys(&del, slot, id, &old->services[o->id]);
+			err = sc_queue_keys(maps, &del, slot, id, &old->services[o->id]);
 		}
 		if (!err)
 			err = sc_queue_entries(maps, &put, slot, id, s);
 	}
 	for (i = 0; !err && old && i < old->n_services; i++)
 		if (!kept[i])
-			err = sc_queue_keys(&del, slot, sc_svc_id_find(ids, old->services[i].name),
+			err = sc_queue_keys(maps, &del, slot,
+					    sc_svc_id_find(ids, old->services[i].name),
 					    &old->services[i]);
 
 	/* Deletions first: two services may trade VIPs between the policies. */

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -684,4 +685,90 @@ unsigned int tpod_generation(void)
 	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &st), 0);
 	close(fd);
 	return st.generation;
+}
+
+/* A listener of PID on port 15001 at ADDR_HEX, as /proc/<pid>/net/tcp{,6} shows it (state 0A). */
+static bool listens(pid_t pid, const char *file, const char *addr_hex)
+{
+	char path[PATH_MAX], want[80], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, file);
+	snprintf(want, sizeof(want), "%s:3A99 %s:0000 0A", addr_hex,
+		 strlen(addr_hex) == 8 ? "00000000" : "00000000000000000000000000000000");
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, want) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * HAProxy as the sidecar: uid 1337 in the pod's netns and cgroup, in the foreground (-db) so it
+ * is ended by PID. "server s 0.0.0.0:0" forwards to the connection's original destination, which
+ * HAProxy reads with SO_ORIGINAL_DST. Ready when both listeners show in its netns: a probe
+ * connection would not do, as HAProxy would forward it to itself.
+ */
+pid_t tpod_start_haproxy(void)
+{
+	char cfg[PATH_MAX], log[PATH_MAX], text[4096];
+	char *argv[] = {"/usr/sbin/haproxy", "-f", cfg, "-db", NULL};
+	FILE *f;
+	pid_t pid;
+	int i, st;
+
+	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", P.dir);
+	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
+	f = fopen(cfg, "we");
+	cr_assert_not_null(f);
+	fputs("global\n"
+	      "\tmaxconn 256\n"
+	      "\tlog stdout format raw local0\n"
+	      "defaults\n"
+	      "\tmode tcp\n"
+	      "\tlog global\n"
+	      "\tlog-format \"hap client=%ci:%cp server=%si:%sp up=%U down=%B\"\n"
+	      "\ttimeout connect 5s\n"
+	      "\ttimeout client 60s\n"
+	      "\ttimeout server 60s\n"
+	      "listen out\n"
+	      "\tbind 127.0.0.1:15001\n"
+	      "\tbind [::1]:15001\n"
+	      "\tserver s 0.0.0.0:0\n",
+	      f);
+	fclose(f);
+	pid = tpod_spawn(T_POD | T_CGROUP | T_UID_PROXY, log, argv);
+	for (i = 0; i < 1000; i++) {
+		if (listens(pid, "tcp", "0100007F") &&
+		    listens(pid, "tcp6", "00000000000000000000000001000000"))
+			return pid;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(10000);
+	}
+	f = fopen(log, "re");
+	text[0] = '\0';
+	if (f) {
+		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	cr_assert_fail("haproxy is not listening on 15001:\n%s", text);
+	return -1;
+}
+
+/* HAProxy logs a connection (to its stdout, our log file) once it has ended. */
+void t_assert_haproxy_logged(const char *conn)
+{
+	char log[PATH_MAX], want[256], local[128];
+	int i;
+
+	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
+	cr_assert_not_null(kv(conn, "local", local, sizeof(local)), "%s", conn);
+	snprintf(want, sizeof(want),
+		 "hap client=%s server=" T_REMOTE_ADDR4 ":8080 up=1048576 down=1048576\n", local);
+	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
+		usleep(10000);
+	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
 }

@@ -77,6 +77,11 @@ pid_t tpod_start_daemon(void);
 pid_t tpod_start_proxy(void);
 /* The same with more arguments (e.g. --inbound 0.0.0.0:15006). */
 pid_t tpod_start_proxy_with(const char *const extra[]);
+/* Unmodified HAProxy as the sidecar: uid 1337 in the pod, listening on 127.0.0.1:15001 and
+ * [::1]:15001, "server s 0.0.0.0:0" (forwards to SO_ORIGINAL_DST); logs to P.dir/haproxy.log. */
+pid_t tpod_start_haproxy(void);
+/* HAProxy logged the 1 MiB echo of the client whose "conn" line is CONN, to the remote host. */
+void t_assert_haproxy_logged(const char *conn);
 /* tcptool server in the remote namespace (or the pod with T_POD|T_CGROUP) with extra args. */
 pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[]);
 

@@ -82,92 +82,6 @@ static int server_lines(const char *n1, const char *n2)
 	return n;
 }
 
-/* A listener of PID on port 15001 at ADDR_HEX, as /proc/<pid>/net/tcp{,6} shows it (state 0A). */
-static bool listens(pid_t pid, const char *file, const char *addr_hex)
-{
-	char path[PATH_MAX], want[80], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, file);
-	snprintf(want, sizeof(want), "%s:3A99 %s:0000 0A", addr_hex,
-		 strlen(addr_hex) == 8 ? "00000000" : "00000000000000000000000000000000");
-	f = fopen(path, "re");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, want) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/*
- * HAProxy as the sidecar: uid 1337 in the pod's netns and cgroup, in the foreground (-db) so it
- * is ended by PID. "server s 0.0.0.0:0" forwards to the connection's original destination, which
- * HAProxy reads with SO_ORIGINAL_DST. Ready when both listeners show in its netns: a probe
- * connection would not do, as HAProxy would forward it to itself.
- */
-static pid_t start_haproxy(void)
-{
-	char cfg[PATH_MAX], log[PATH_MAX], text[4096];
-	char *argv[] = {"/usr/sbin/haproxy", "-f", cfg, "-db", NULL};
-	FILE *f;
-	pid_t pid;
-	int i, st;
-
-	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", P.dir);
-	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
-	f = fopen(cfg, "we");
-	cr_assert_not_null(f);
-	fputs("global\n"
-	      "\tmaxconn 256\n"
-	      "\tlog stdout format raw local0\n"
-	      "defaults\n"
-	      "\tmode tcp\n"
-	      "\tlog global\n"
-	      "\tlog-format \"hap client=%ci:%cp server=%si:%sp up=%U down=%B\"\n"
-	      "\ttimeout connect 5s\n"
-	      "\ttimeout client 60s\n"
-	      "\ttimeout server 60s\n"
-	      "listen out\n"
-	      "\tbind 127.0.0.1:15001\n"
-	      "\tbind [::1]:15001\n"
-	      "\tserver s 0.0.0.0:0\n",
-	      f);
-	fclose(f);
-	pid = tpod_spawn(T_POD | T_CGROUP | T_UID_PROXY, log, argv);
-	for (i = 0; i < 1000; i++) {
-		if (listens(pid, "tcp", "0100007F") &&
-		    listens(pid, "tcp6", "00000000000000000000000001000000"))
-			return pid;
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			break;
-		usleep(10000);
-	}
-	f = fopen(log, "re");
-	text[0] = '\0';
-	if (f) {
-		text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
-		fclose(f);
-	}
-	cr_assert_fail("haproxy is not listening on 15001:\n%s", text);
-	return -1;
-}
-
-/* HAProxy logs a connection (to its stdout, our log file) once it has ended. */
-static void assert_haproxy_logged(const char *conn)
-{
-	char log[PATH_MAX], want[256], local[128];
-	int i;
-
-	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
-	cr_assert_not_null(kv(conn, "local", local, sizeof(local)), "%s", conn);
-	snprintf(want, sizeof(want),
-		 "hap client=%s server=" T_REMOTE_ADDR4 ":8080 up=" MIB " down=" MIB "\n", local);
-	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
-		usleep(10000);
-	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
-}
-
 /*
  * IPv4 only: HAProxy 2.6 asks for the original destination with SOL_IP/SO_ORIGINAL_DST alone
  * (src/sock_inet.c, sock_inet_get_dst), so an IPv6 connection is forwarded to the address it
@@ -178,7 +92,7 @@ Test(haproxy, haproxy_forwards_to_original_destination_like_under_iptables_redir
 	char redirect[1024], ebpf[1024];
 
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
-	start_haproxy();
+	tpod_start_haproxy();
 
 	redirect_on();
 	t_client(T_POD | T_CGROUP, redirect, T_REMOTE_ADDR4, "8080", "--send", MIB, NULL);
@@ -191,8 +105,8 @@ Test(haproxy, haproxy_forwards_to_original_destination_like_under_iptables_redir
 
 	assert_same_result(redirect, ebpf);
 	/* HAProxy carried both, from the app's own address to the original destination. */
-	assert_haproxy_logged(redirect);
-	assert_haproxy_logged(ebpf);
+	t_assert_haproxy_logged(redirect);
+	t_assert_haproxy_logged(ebpf);
 	/* The connection was redirected, and HAProxy learnt where it was going from the program. */
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 1);
 	cr_assert_eq(tpod_counter(SC_C_sockopt_original_dst), 1);

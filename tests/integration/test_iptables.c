@@ -162,63 +162,16 @@ Test(iptables, excluded_inbound_and_admin_ports_reach_the_app_directly)
 	cr_assert_eq(t_proxy_lines("dir=in"), 0);
 }
 
-/*
- * HAProxy as the sidecar, as in test_haproxy.c: "server s 0.0.0.0:0" forwards to
- * SO_ORIGINAL_DST, which conntrack answers under these rules. Ready when its listeners show in
- * the pod's netns.
- */
-static void start_haproxy(void)
-{
-	char cfg[PATH_MAX], log[PATH_MAX], path[PATH_MAX], buf[512];
-	char *argv[] = {"/usr/sbin/haproxy", "-f", cfg, "-db", NULL};
-	bool up = false;
-	FILE *f;
-	pid_t pid;
-	int i, st;
-
-	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", P.dir);
-	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
-	f = fopen(cfg, "we");
-	cr_assert_not_null(f);
-	fputs("global\n\tmaxconn 256\n\tlog stdout format raw local0\n"
-	      "defaults\n\tmode tcp\n\tlog global\n"
-	      "\tlog-format \"hap client=%ci:%cp server=%si:%sp up=%U down=%B\"\n"
-	      "\ttimeout connect 5s\n\ttimeout client 60s\n\ttimeout server 60s\n"
-	      "listen out\n\tbind 127.0.0.1:15001\n\tserver s 0.0.0.0:0\n",
-	      f);
-	fclose(f);
-	pid = tpod_spawn(T_POD | T_CGROUP | T_UID_PROXY, log, argv);
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
-	for (i = 0; i < 1000 && !up; i++) {
-		f = fopen(path, "re");
-		while (f && !up && fgets(buf, sizeof(buf), f))
-			up = strstr(buf, "0100007F:3A99 00000000:0000 0A") != NULL;
-		if (f)
-			fclose(f);
-		cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "haproxy exited; see %s", log);
-		if (!up)
-			usleep(10000);
-	}
-	cr_assert(up, "haproxy is not listening on 127.0.0.1:15001");
-}
-
 Test(iptables, haproxy_works_as_the_sidecar)
 {
-	char line[1024], log[PATH_MAX], want[256], local[128];
-	int i;
+	char line[1024];
 
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
-	start_haproxy();
+	tpod_start_haproxy();
 	start_pod("");
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--send", MIB, NULL);
 	t_assert_intact(line, MIB);
-	cr_assert_not_null(kv(line, "local", local, sizeof(local)), "%s", line);
-	snprintf(log, sizeof(log), "%s/haproxy.log", P.dir);
-	snprintf(want, sizeof(want),
-		 "hap client=%s server=" T_REMOTE_ADDR4 ":8080 up=" MIB " down=" MIB "\n", local);
-	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
-		usleep(10000);
-	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
+	t_assert_haproxy_logged(line);
 }
 
 Test(iptables, sigterm_removes_our_rules_and_keeps_everyone_elses)
