@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "sidecap.h"
 
 /*
@@ -2024,8 +2025,103 @@ int sc_config_parse_string(const char *name, const char *text, size_t len, struc
 	return sc_config_parse_string_mode(name, text, len, SC_MODE_FROM_FILE, cfg, diags);
 }
 
-int sc_config_parse_string_mode(const char *name, const char *text, size_t len, int mode,
-				struct sc_config *cfg, struct sc_diags *diags)
+/*
+ * Whether the document is a tree: an alias makes a node the child of a second parent, so a
+ * document with one has more child references than nodes below the root.
+ */
+static bool sc_doc_is_tree(yaml_document_t *doc)
+{
+	size_t nodes = doc->nodes.top - doc->nodes.start, refs = 0;
+	const yaml_node_t *n;
+
+	if (!nodes)
+		return true;
+	for (n = doc->nodes.start; n < doc->nodes.top; n++) {
+		if (n->type == YAML_SEQUENCE_NODE)
+			refs += n->data.sequence.items.top - n->data.sequence.items.start;
+		else if (n->type == YAML_MAPPING_NODE)
+			refs += 2 * (n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	}
+	return refs + 1 == nodes;
+}
+
+/*
+ * Whether the nodes FIRST..LAST (ids, inclusive) read the same wherever their text stands: no
+ * block scalar (a line added after one could become part of it), no quoted scalar over several
+ * lines. (A tag reads the same anywhere in a document without %TAG directives, and the parse
+ * does not look at tags.)
+ */
+static const char *sc_nodes_local(yaml_document_t *doc, int first, int last)
+{
+	const yaml_node_t *n;
+	int id;
+
+	for (id = first; id <= last; id++) {
+		n = yaml_document_get_node(doc, id);
+		if (n->type != YAML_SCALAR_NODE)
+			continue;
+		switch (n->data.scalar.style) {
+		case YAML_LITERAL_SCALAR_STYLE:
+		case YAML_FOLDED_SCALAR_STYLE:
+			return "a block scalar in services";
+		case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+			if (n->start_mark.line != n->end_mark.line)
+				return "a quoted scalar over several lines in services";
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
+static bool sc_doc_plain(const yaml_document_t *doc)
+{
+	return doc->start_implicit && doc->end_implicit && !doc->version_directive &&
+	       doc->tag_directives.start == doc->tag_directives.end;
+}
+
+/* See struct sc_items_layout. DOC parsed without a problem. */
+static const char *sc_layout_of(yaml_document_t *doc, struct sc_items_layout *lay)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc), *k, *seq = NULL;
+	yaml_node_pair_t *pair;
+	int last;
+
+	if (!sc_doc_plain(doc))
+		return "directives or document markers";
+	if (!root || root->type != YAML_MAPPING_NODE ||
+	    root->data.mapping.style != YAML_BLOCK_MAPPING_STYLE || root->start_mark.column)
+		return "the top level is not a block mapping at column 1";
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(doc, pair->key);
+		if (!strcmp(sc_value(k), "services")) {
+			seq = yaml_document_get_node(doc, pair->value);
+			break;
+		}
+	}
+	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+	    seq->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE ||
+	    seq->data.sequence.items.start == seq->data.sequence.items.top)
+		return "services is not a block sequence";
+	if (seq->end_mark.column)
+		return "services does not end at the start of a line";
+	if (!sc_doc_is_tree(doc))
+		return "an alias";
+	/* Nodes are numbered in document order: the sequence's are up to the next key's. */
+	last = pair + 1 < root->data.mapping.pairs.top ? pair[1].key - 1
+						       : (int)(doc->nodes.top - doc->nodes.start);
+	lay->why = sc_nodes_local(doc, pair->value, last);
+	if (lay->why)
+		return lay->why;
+	lay->col = seq->start_mark.column;
+	lay->end_line = seq->end_mark.line;
+	return NULL;
+}
+
+static int sc_parse_text(const char *name, const char *text, size_t len, int mode,
+			 struct sc_config *cfg, struct sc_diags *diags, struct sc_items_layout *lay)
 {
 	struct sc_diags scratch = {0};
 	struct sc_parser p = {0};
@@ -2036,6 +2132,8 @@ int sc_config_parse_string_mode(const char *name, const char *text, size_t len, 
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
+	if (lay)
+		*lay = (struct sc_items_layout){.why = "the file does not parse"};
 	p.file = name ? name : "<string>";
 	p.cfg = cfg;
 	p.doc = &doc;
@@ -2066,6 +2164,10 @@ int sc_config_parse_string_mode(const char *name, const char *text, size_t len, 
 		sc_config_validate(&p);
 	}
 	sc_check_single_document(&p, &parser);
+	if (lay && !p.err && !p.errors) {
+		lay->why = sc_layout_of(&doc, lay);
+		lay->usable = !lay->why;
+	}
 
 out_doc:
 	yaml_document_delete(&doc);
@@ -2081,25 +2183,123 @@ out_parser:
 	err = p.err ? p.err : p.errors ? -EINVAL : 0;
 	if (err)
 		sc_config_free(cfg);
+	if (err && lay)
+		lay->usable = false;
 	return err;
 }
 
-int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *diags)
+int sc_config_parse_string_mode(const char *name, const char *text, size_t len, int mode,
+				struct sc_config *cfg, struct sc_diags *diags)
 {
-	return sc_config_load_mode(file, SC_MODE_FROM_FILE, cfg, diags);
+	return sc_parse_text(name, text, len, mode, cfg, diags, NULL);
 }
 
-int sc_config_load_mode(const char *file, int mode, struct sc_config *cfg, struct sc_diags *diags)
+int sc_config_parse_layout(const char *name, const char *text, size_t len, int mode,
+			   struct sc_config *cfg, struct sc_diags *diags,
+			   struct sc_items_layout *lay)
 {
-	struct sc_diags scratch = {0};
-	size_t len = 0, n;
-	char *text;
-	FILE *f;
-	int err;
+	return sc_parse_text(name, text, len, mode, cfg, diags, lay);
+}
 
-	memset(cfg, 0, sizeof(*cfg));
-	if (!diags)
-		diags = &scratch;
+/*
+ * The items are read with the same functions as in a whole file, so a run of items reads as it
+ * does in place as long as nothing around it changes how its text is scanned; the checks here
+ * and in config_cache.c make sure of that.
+ */
+int sc_config_parse_items(const char *name, const char *text, size_t len, size_t col,
+			  struct sc_service_cfg **svcs, size_t *n)
+{
+	struct sc_config cfg = {0};
+	struct sc_diags scratch = {0};
+	struct sc_parser p = {.file = name, .cfg = &cfg, .diags = &scratch};
+	struct sc_addr_ref *refs = NULL;
+	yaml_document_t doc, next;
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	size_t i, items = 0;
+	int err = -EAGAIN;
+
+	*svcs = NULL;
+	*n = 0;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		err = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
+		goto out_parser;
+	}
+	p.doc = &doc;
+	/* No root: the text held nothing but comments and blank lines, and the stream has ended. */
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		err = 0;
+		goto out_doc;
+	}
+	if (!sc_doc_plain(&doc) || !sc_doc_is_tree(&doc) || root->type != YAML_SEQUENCE_NODE ||
+	    root->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE ||
+	    root->start_mark.column != col ||
+	    sc_nodes_local(&doc, 1, (int)(doc.nodes.top - doc.nodes.start)))
+		goto out_doc;
+	items = root->data.sequence.items.top - root->data.sequence.items.start;
+	/* Nothing may follow: a second document, even an empty one, is the whole file's problem. */
+	if (!yaml_parser_load(&parser, &next)) {
+		err = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
+		goto out_doc;
+	}
+	root = yaml_document_get_root_node(&next);
+	yaml_document_delete(&next);
+	if (root)
+		goto out_doc;
+
+	root = yaml_document_get_root_node(&doc);
+	cfg.services = calloc(items, sizeof(*cfg.services));
+	p.svcs = calloc(items, sizeof(*p.svcs));
+	refs = malloc((SC_SVC_MAX_ENDPOINTS + 1) * sizeof(*refs));
+	if (!cfg.services || !p.svcs || !refs) {
+		err = -ENOMEM;
+		goto out_doc;
+	}
+	cfg.n_services = items;
+	p.n_svcs = items;
+	for (i = 0; i < items; i++)
+		sc_parse_service(&p, i, sc_item(&p, root, i), &cfg.services[i], &p.svcs[i]);
+	for (i = 0; !p.errors && !p.err && i < items; i++) {
+		/* More endpoints than that is an error, reported by the whole parse. */
+		if (cfg.services[i].n_endpoints > SC_SVC_MAX_ENDPOINTS)
+			p.errors++;
+		else
+			sc_validate_endpoints(&p, i, refs);
+	}
+	err = p.err ? p.err : p.errors ? -EAGAIN : 0;
+	if (!err) {
+		*svcs = cfg.services;
+		*n = items;
+		cfg.services = NULL;
+		cfg.n_services = 0;
+	}
+
+out_doc:
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	for (i = 0; i < p.n_svcs; i++)
+		free(p.svcs[i].eps);
+	free(p.svcs);
+	free(refs);
+	sc_services_free(cfg.services, cfg.n_services);
+	sc_diags_free(&scratch);
+	return err;
+}
+
+int sc_config_read(const char *file, char **out, size_t *out_len, struct sc_diags *diags)
+{
+	size_t len = 0, n;
+	char *text, *shrunk;
+	FILE *f;
+	int err = 0;
+
+	*out = NULL;
+	*out_len = 0;
 	/* One byte more than the limit tells a file at the limit from a larger one. */
 	text = malloc(SC_MAX_FILE_SIZE + 1);
 	if (!text)
@@ -2124,20 +2324,64 @@ int sc_config_load_mode(const char *file, int mode, struct sc_config *cfg, struc
 			     "larger than %d bytes; is this the config file?", SC_MAX_FILE_SIZE);
 		goto out_close;
 	}
-	err = sc_config_parse_string_mode(file, text, len, mode, cfg, diags);
+	shrunk = realloc(text, len + 1);
+	if (shrunk)
+		text = shrunk;
+	text[len] = '\0';
+	*out = text;
+	*out_len = len;
+	text = NULL;
 
 out_close:
 	fclose(f);
 out_free:
 	free(text);
+	return err;
+}
+
+int sc_config_load(const char *file, struct sc_config *cfg, struct sc_diags *diags)
+{
+	return sc_config_load_mode(file, SC_MODE_FROM_FILE, cfg, diags);
+}
+
+int sc_config_load_mode(const char *file, int mode, struct sc_config *cfg, struct sc_diags *diags)
+{
+	struct sc_diags scratch = {0};
+	size_t len;
+	char *text;
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!diags)
+		diags = &scratch;
+	err = sc_config_read(file, &text, &len, diags);
+	if (!err)
+		err = sc_config_parse_string_mode(file, text, len, mode, cfg, diags);
+	free(text);
 	sc_diags_free(&scratch);
 	return err;
 }
 
-void sc_config_free(struct sc_config *cfg)
+void sc_service_release(struct sc_service_cfg *svc)
+{
+	if (svc->refs && --*svc->refs)
+		return;
+	free(svc->refs);
+	free(svc->name);
+	free(svc->endpoints);
+}
+
+void sc_services_free(struct sc_service_cfg *svcs, size_t n)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		sc_service_release(&svcs[i]);
+	free(svcs);
+}
+
+void sc_config_free(struct sc_config *cfg)
+{
 	free(cfg->path);
 	free(cfg->cgroup);
 	free(cfg->pin_path);
@@ -2150,12 +2394,71 @@ void sc_config_free(struct sc_config *cfg)
 	free(cfg->proxy.admin_ports.v);
 	free(cfg->netns);
 	free(cfg->metrics.listen);
-	for (i = 0; i < cfg->n_services; i++) {
-		free(cfg->services[i].name);
-		free(cfg->services[i].endpoints);
-	}
-	free(cfg->services);
+	sc_services_free(cfg->services, cfg->n_services);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int sc_dup_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+static int sc_dup_mem(void **dst, const void *src, size_t size)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = malloc(size ? size : 1);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, size);
+	return 0;
+}
+
+int sc_config_share(struct sc_config *src, struct sc_config *dst)
+{
+	size_t i;
+	int err;
+
+	*dst = *src;
+	dst->path = dst->cgroup = dst->pin_path = dst->netns = dst->metrics.listen = NULL;
+	dst->proxy.admin_ports.v = NULL;
+	dst->outbound.include_ranges.v = dst->outbound.exclude_ranges.v = NULL;
+	dst->outbound.include_ports.v = dst->outbound.exclude_ports.v = NULL;
+	dst->inbound.include_ports.v = dst->inbound.exclude_ports.v = NULL;
+	dst->services = NULL;
+	dst->n_services = 0;
+	err = sc_dup_str(&dst->path, src->path) ?: sc_dup_str(&dst->cgroup, src->cgroup) ?:
+	      sc_dup_str(&dst->pin_path, src->pin_path) ?: sc_dup_str(&dst->netns, src->netns) ?:
+	      sc_dup_str(&dst->metrics.listen, src->metrics.listen);
+#define SC_DUP_SET(set) \
+	(sc_dup_mem((void **)&dst->set.v, src->set.v, src->set.n * sizeof(*src->set.v)))
+	err = err ?: SC_DUP_SET(proxy.admin_ports) ?: SC_DUP_SET(outbound.include_ranges) ?:
+		     SC_DUP_SET(outbound.exclude_ranges) ?: SC_DUP_SET(outbound.include_ports) ?:
+		     SC_DUP_SET(outbound.exclude_ports) ?: SC_DUP_SET(inbound.include_ports) ?:
+		     SC_DUP_SET(inbound.exclude_ports);
+#undef SC_DUP_SET
+	if (!err && src->n_services) {
+		dst->services = malloc(src->n_services * sizeof(*dst->services));
+		err = dst->services ? 0 : -ENOMEM;
+	}
+	for (i = 0; !err && i < src->n_services; i++) {
+		if (!src->services[i].refs) {
+			src->services[i].refs = malloc(sizeof(*src->services[i].refs));
+			if (!src->services[i].refs) {
+				err = -ENOMEM;
+				break;
+			}
+			*src->services[i].refs = 1;
+		}
+		++*src->services[i].refs;
+		dst->services[i] = src->services[i];
+		dst->n_services = i + 1;
+	}
+	if (err)
+		sc_config_free(dst);
+	return err;
 }
 
 static bool sc_endpoint_equal(const struct sc_endpoint_cfg *a, const struct sc_endpoint_cfg *b)
@@ -2168,6 +2471,13 @@ bool sc_service_equal(const struct sc_service_cfg *a, const struct sc_service_cf
 {
 	size_t i;
 
+	if (a->family != b->family || memcmp(a->vip, b->vip, sizeof(a->vip)) ||
+	    a->port != b->port || a->balance != b->balance || a->bypass != b->bypass ||
+	    a->n_endpoints != b->n_endpoints)
+		return false;
+	/* Configs that share a service (sc_config_share()) share its name and endpoints. */
+	if (a->name == b->name && a->endpoints == b->endpoints)
+		return true;
 	if (!!a->name != !!b->name || (a->name && strcmp(a->name, b->name)))
 		return false;
 	if (a->family != b->family || memcmp(a->vip, b->vip, sizeof(a->vip)) ||

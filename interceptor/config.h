@@ -53,6 +53,11 @@ struct sc_service_cfg {
 	size_t n_endpoints;
 	struct sc_endpoint_cfg *endpoints; /* in file order, 1-256, (addr, port) unique */
 	int line;			   /* 1-based line of the item in the file, for messages */
+	/*
+	 * How many configs share name and endpoints (sc_config_share()), which are freed with the
+	 * last of them; NULL while this config is the only one.
+	 */
+	unsigned int *refs;
 };
 
 /* How the pod's connections are sent to the proxy. */
@@ -136,6 +141,44 @@ int sc_config_parse_string_mode(const char *name, const char *text, size_t len, 
 				struct sc_config *cfg, struct sc_diags *diags);
 
 void sc_config_free(struct sc_config *cfg);
+
+/*
+ * Make DST a copy of SRC that shares the services' names and endpoints with it (counted in
+ * their refs, so each config is freed on its own with sc_config_free()); everything else is
+ * copied. Costs one allocation per service the first time a service is shared, none after.
+ * 0 or -ENOMEM (DST zeroed).
+ */
+int sc_config_share(struct sc_config *src, struct sc_config *dst);
+
+/*
+ * A parse kept for the next one, so that a file edited in a few services is parsed again only
+ * in those. It holds the last text that parsed without a problem, its config, and where each
+ * item of its services sequence starts. A new text that differs from it only inside whole items
+ * of that sequence is parsed item by item (the changed ones, each as a block sequence of its
+ * own) and spliced into a copy of the kept config; anything else, or any doubt, is parsed as a
+ * whole. Either way the result is the one sc_config_parse_string_mode() gives: the same config,
+ * the same diagnostics.
+ */
+struct sc_config_cache;
+
+struct sc_config_cache_stats {
+	unsigned long spliced; /* parses done by splicing items */
+	unsigned long full;    /* parses of the whole text */
+	bool last_spliced;     /* how the last parse was done */
+	size_t last_items;     /* items the last parse read: the changed ones, or all */
+	const char *last_why;  /* why the last parse was of the whole text (static string) */
+};
+
+/* Texts shorter than MIN_SIZE are always parsed whole: it costs little, and risks nothing. */
+struct sc_config_cache *sc_config_cache_new(size_t min_size);
+void sc_config_cache_free(struct sc_config_cache *cache);
+void sc_config_cache_stats(const struct sc_config_cache *cache, struct sc_config_cache_stats *st);
+
+/* sc_config_parse_string_mode() and sc_config_load_mode() through CACHE. */
+int sc_config_parse_cached(struct sc_config_cache *cache, const char *name, const char *text,
+			   size_t len, int mode, struct sc_config *cfg, struct sc_diags *diags);
+int sc_config_load_cached(struct sc_config_cache *cache, const char *file, int mode,
+			  struct sc_config *cfg, struct sc_diags *diags);
 
 /*
  * Whether A and B are the same service: every field but line, endpoints compared in order (an

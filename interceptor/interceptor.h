@@ -8,6 +8,9 @@
 int sc_load_config(const char *file, struct sc_config *cfg);
 /* The same with MODE (enum sc_mode, or SC_MODE_FROM_FILE) in place of the file's mode. */
 int sc_load_config_mode(const char *file, int mode, struct sc_config *cfg);
+/* The same through CACHE, so that a file edited in a few services is parsed only in those. */
+int sc_load_config_cached(struct sc_config_cache *cache, const char *file, int mode,
+			  struct sc_config *cfg);
 /* "ebpf" or "iptables" as enum sc_mode; -1 (with a message) for anything else. */
 int sc_parse_mode_arg(const char *cmd, const char *arg);
 /* Exit with a message unless we may load BPF programs and attach them to cgroups. */

@@ -62,6 +62,18 @@ int sc_load_config_mode(const char *file, int mode, struct sc_config *cfg)
 	return err;
 }
 
+int sc_load_config_cached(struct sc_config_cache *cache, const char *file, int mode,
+			  struct sc_config *cfg)
+{
+	struct sc_diags diags = {0};
+	int err = sc_config_load_cached(cache, file, mode, cfg, &diags);
+
+	if (err)
+		sc_diags_print(&diags, stderr);
+	sc_diags_free(&diags);
+	return err;
+}
+
 int sc_parse_mode_arg(const char *cmd, const char *arg)
 {
 	if (!strcmp(arg, "ebpf"))

@@ -131,6 +131,10 @@ void sc_svc_ids_free(struct sc_svc_ids *ids)
 {
 	size_t i;
 
+	if (ids->pruned) {
+		sc_config_free(ids->pruned);
+		free(ids->pruned);
+	}
 	for (i = 0; i < ids->cap; i++)
 		free((char *)ids->v[i].name);
 	free(ids->v);
@@ -396,6 +400,33 @@ long sc_map_delete_matching(int fd, size_t key_size, int (*match)(const void *ke
 	return n;
 }
 
+/* The same service at the same place: shared by the two configs, so compared without a lookup. */
+static bool sc_service_shared(const struct sc_service_cfg *a, const struct sc_service_cfg *b)
+{
+	return a->name == b->name && a->endpoints == b->endpoints && sc_service_equal(a, b);
+}
+
+/*
+ * The services of A and B outside A[LO, A_HI) and B[LO, B_HI) are shared and in the same order at
+ * both ends: configs parsed by splicing (config_cache.c) share every service an edit left alone,
+ * so what lies between is what the edit touched, and only that needs a diff by name. Names are
+ * unique within a config, so no service of the middles has its name in the ends.
+ */
+static void sc_services_common(const struct sc_config *a, const struct sc_config *b, size_t *lo,
+			       size_t *a_hi, size_t *b_hi)
+{
+	size_t n = a->n_services < b->n_services ? a->n_services : b->n_services, i = 0, k = 0;
+
+	while (i < n && sc_service_shared(&a->services[i], &b->services[i]))
+		i++;
+	while (k < n - i && sc_service_shared(&a->services[a->n_services - 1 - k],
+					      &b->services[b->n_services - 1 - k]))
+		k++;
+	*lo = i;
+	*a_hi = a->n_services - k;
+	*b_hi = b->n_services - k;
+}
+
 int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, uint32_t slot,
 		      const struct sc_config *old, const struct sc_config *new)
 {
@@ -412,7 +443,7 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 	};
 	struct sc_strmap old_by_name = {0};
 	unsigned char *kept = NULL;
-	size_t i;
+	size_t i, lo = 0, old_hi = 0, new_hi = new->n_services;
 	int err = 0;
 
 	if (!old) {
@@ -427,14 +458,15 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 		if (n1 < 0 || n2 < 0 || n3 < 0)
 			return n1 < 0 ? n1 : n2 < 0 ? n2 : n3;
 	} else {
+		sc_services_common(old, new, &lo, &old_hi, &new_hi);
 		kept = calloc(old->n_services ? old->n_services : 1, 1);
 		if (!kept)
 			return -ENOMEM;
-		for (i = 0; !err && i < old->n_services; i++)
+		for (i = lo; !err && i < old_hi; i++)
 			err = sc_strmap_put(&old_by_name, old->services[i].name, i);
 	}
 
-	for (i = 0; !err && i < new->n_services; i++) {
+	for (i = lo; !err && i < new_hi; i++) {
 		const struct sc_service_cfg *s = &new->services[i];
 		const struct sc_name_id *o = old ? sc_strmap_get(&old_by_name, s->name) : NULL;
 		uint32_t id;
@@ -451,7 +483,7 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 		if (!err)
 			err = sc_queue_entries(maps, &put, slot, id, s);
 	}
-	for (i = 0; !err && old && i < old->n_services; i++)
+	for (i = lo; !err && old && i < old_hi; i++)
 		if (!kept[i])
 			err = sc_queue_keys(maps, &del, slot,
 					    sc_svc_id_find(ids, old->services[i].name),
@@ -507,17 +539,77 @@ static int sc_pick_is_stale(const void *key, void *arg)
 	return !bsearch(key, live->v, live->n, sizeof(*live->v), sc_pick_cmp);
 }
 
+/* Delete the pick counters of the endpoints of WAS (service ID) that NOW (or NULL) lacks. */
+static void sc_prune_service_picks(const struct sc_svc_maps *maps, uint32_t id,
+				   const struct sc_service_cfg *was,
+				   const struct sc_service_cfg *now)
+{
+	const struct sc_endpoint_cfg *e, *f;
+	size_t i, j, n = now ? now->n_endpoints : 0;
+
+	for (i = 0; i < was->n_endpoints; i++) {
+		struct sc_pick_key k = {.svc = id};
+
+		e = &was->endpoints[i];
+		for (j = 0; j < n; j++) {
+			f = &now->endpoints[j];
+			if (f->family == e->family && f->port == e->port &&
+			    !memcmp(f->addr, e->addr, sizeof(e->addr)))
+				break;
+		}
+		if (j < n)
+			continue;
+		k.family = e->family;
+		k.port = e->port;
+		memcpy(k.addr, e->addr, e->family == AF_INET ? 4 : 16);
+		bpf_map_delete_elem(maps->picks, &k);
+	}
+}
+
+/*
+ * Counters exist only for endpoints of a policy that was live, and the last pruned against is
+ * the only one live since: what to delete is what left between it and CFG.
+ */
+static int sc_prune_picks_diff(const struct sc_svc_maps *maps, struct sc_svc_ids *ids,
+			       const struct sc_config *prev, const struct sc_config *cfg)
+{
+	struct sc_strmap by_name = {0};
+	const struct sc_name_id *e;
+	size_t i, lo, prev_hi, cfg_hi;
+	int err = 0;
+
+	sc_services_common(prev, cfg, &lo, &prev_hi, &cfg_hi);
+	for (i = lo; !err && i < cfg_hi; i++)
+		err = sc_strmap_put(&by_name, cfg->services[i].name, i);
+	for (i = lo; !err && i < prev_hi; i++) {
+		e = sc_strmap_get(&by_name, prev->services[i].name);
+		sc_prune_service_picks(maps, sc_svc_id_find(ids, prev->services[i].name),
+				       &prev->services[i], e ? &cfg->services[e->id] : NULL);
+	}
+	free(by_name.v);
+	return err;
+}
+
 void sc_services_prune_picks(const struct sc_svc_maps *maps, struct sc_svc_ids *ids,
-			     const struct sc_config *cfg)
+			     struct sc_config *cfg)
 {
 	struct sc_live_picks live = {0};
 	size_t i, j, total = 0;
 
+	if (ids->pruned && !sc_prune_picks_diff(maps, ids, ids->pruned, cfg))
+		goto out_remember;
 	for (i = 0; i < cfg->n_services; i++)
 		total += cfg->services[i].n_endpoints;
 	live.v = calloc(total ? total : 1, sizeof(*live.v));
-	if (!live.v)
+	if (!live.v) {
+		/* Not pruned: the next call walks the whole map again. */
+		if (ids->pruned) {
+			sc_config_free(ids->pruned);
+			free(ids->pruned);
+			ids->pruned = NULL;
+		}
 		return;
+	}
 	for (i = 0; i < cfg->n_services; i++) {
 		const struct sc_service_cfg *s = &cfg->services[i];
 
@@ -533,4 +625,16 @@ void sc_services_prune_picks(const struct sc_svc_maps *maps, struct sc_svc_ids *
 	qsort(live.v, live.n, sizeof(*live.v), sc_pick_cmp);
 	sc_map_delete_matching(maps->picks, sizeof(struct sc_pick_key), sc_pick_is_stale, &live);
 	free(live.v);
+
+out_remember:
+	/* A copy that shares the services: no cost per service after the first time. */
+	if (ids->pruned) {
+		sc_config_free(ids->pruned);
+		free(ids->pruned);
+	}
+	ids->pruned = malloc(sizeof(*ids->pruned));
+	if (ids->pruned && sc_config_share(cfg, ids->pruned)) {
+		free(ids->pruned);
+		ids->pruned = NULL;
+	}
 }

@@ -17,6 +17,7 @@ struct sc_svc_ids {
 	struct sc_name_id *v; /* sorted by name */
 	size_t n, cap;
 	uint32_t next;
+	struct sc_config *pruned; /* the config picks were last pruned against (shares services) */
 };
 
 /* The maps of one pod (file descriptors), as the services code needs them. */
@@ -36,9 +37,13 @@ struct sc_svc_maps {
 int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, uint32_t slot,
 		      const struct sc_config *old, const struct sc_config *new);
 
-/* Delete pick counters of endpoints that are not in CFG any more. */
+/*
+ * Delete pick counters of endpoints that are not in CFG any more, CFG having just gone live: the
+ * first time by a walk of the whole map, then by a diff against the config of the last call
+ * (kept, sharing CFG's services: sc_config_share() marks them shared, hence CFG is not const).
+ */
 void sc_services_prune_picks(const struct sc_svc_maps *maps, struct sc_svc_ids *ids,
-			     const struct sc_config *cfg);
+			     struct sc_config *cfg);
 
 /* The id of service NAME, or UINT32_MAX. */
 uint32_t sc_svc_id_find(const struct sc_svc_ids *ids, const char *name);
