@@ -113,6 +113,12 @@ def load_counters(out):
         for k, v in c.items():
             if isinstance(v, int):
                 acc[k] = acc.get(k, 0) + v
+        # Node counters are shared by the pods of a run: take them from its first pod only.
+        nc = st.get("node_counters")
+        if isinstance(nc, dict) and m.group(4) == "0":
+            for k, v in nc.items():
+                if isinstance(v, int):
+                    acc[k] = acc.get(k, 0) + v
         svc = st.get("maps", {}).get("sc_services", {}).get("entries")
         if isinstance(svc, int):
             acc["services_in_map"] = max(acc.get("services_in_map", 0), svc)
@@ -283,14 +289,16 @@ def markdown(summary, meta, raw, counters):
         "workloads' connections (1 sockperf + 2 iperf3 + the tcptool ones per run). For the eBPF "
         "modes, the interceptor's counters at the end of each run (`interceptor status --json`), "
         "summed: `msg_redirect` counts messages carried socket to socket (0 without "
-        "acceleration), `msg_pass` messages that went through TCP/IP.\n"
+        "acceleration), `msg_pass` messages that went through TCP/IP; `pod↔pod` the same for "
+        "the sidecar↔sidecar hop between two pods (node counters `xpod_msg_redirect` / "
+        "`xpod_msg_pass`).\n"
     )
     L.append(
         "| where | mode | stub out accepted | stub in accepted | connect_redirect | "
         "inbound_redirect | msg_redirect | msg_pass | demoted (unanswered / peer missing) | "
-        "services in map | errors__* |"
+        "pod↔pod msg socket / tcp | pairs offered / paired | services in map | errors__* |"
     )
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     checks = {}
     for r in raw:
         if r.get("workload") == "check":
@@ -309,6 +317,8 @@ def markdown(summary, meta, raw, counters):
             f"| {topo} | {mode} | {o:,} | {i:,} | {g('connect_redirect')} | "
             f"{g('inbound_redirect')} | {g('msg_redirect')} | {g('msg_pass')} | "
             f"{g('msg_demote_unanswered')} / {g('msg_demote_peer_missing')} | "
+            f"{g('xpod_msg_redirect')} / {g('xpod_msg_pass')} | "
+            f"{g('xpod_pair_created')} / {g('xpod_pair_ready')} | "
             f"{g('services_in_map')} | {err or 'none'} |"
         )
     L.append("")

@@ -124,6 +124,9 @@ cleanup() {
 	[ -d "$CGP" ] && rmdir "$CGP"
 	for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
 	for n in "${NSS[@]}"; do rm -rf "${PINBASE:?}/$n"; done
+	# The node's shared pins go with the last pod (interceptor cleanup does it); after a crash,
+	# only when no other pod is pinned beside them.
+	[ "$(ls -A "$PINBASE" 2>/dev/null)" = _node ] && rm -rf "${PINBASE:?}/_node"
 	rmdir "$PINBASE" 2>/dev/null
 	rm -rf "$WORK"
 	log "cleaned up"

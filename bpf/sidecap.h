@@ -224,6 +224,81 @@ struct sc_flow {
 };
 _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
 
+/*
+ * Connections between two pods of the node (the sidecar<->sidecar hop) are carried socket to
+ * socket through node-wide maps that every pod's programs share (pinned under
+ * <dirname(pinPath)>/_node). Two pods can hold sockets with the same 4-tuple, so nothing there
+ * is keyed by the 4-tuple alone:
+ *  - sc_xsocks, the node sockhash, is keyed by struct sc_tuple, which carries the socket's own
+ *    network namespace;
+ *  - sc_xpairs pairs the two sockets of one connection. Its key is the canonical 4-tuple and
+ *    both initial sequence numbers: at establishment each end knows its own ISN (snd_nxt - 1)
+ *    and its peer's (rcv_nxt - 1), and no third socket knows both. Each end writes its own
+ *    namespace into the entry, so the key of the peer in sc_xsocks is learnt from the peer
+ *    itself, never guessed from an address.
+ * The active end is established first: it inserts itself into sc_xsocks and creates the entry;
+ * the passive end finds the entry, inserts itself and marks it ready. A side sends through
+ * sk_msg only once the entry is ready.
+ *
+ * ISNs are not salted per network namespace: two connections with the same 4-tuple opened in
+ * two namespaces within the same 64 ns would get the same key. The second active end to get
+ * there then finds the key taken and marks the entry collided, and no end uses a collided entry.
+ * Each passive end joins only after its own active end has been through, so a passive end can
+ * never join another namespace's entry that is not already marked.
+ *
+ * The active end offers itself only when the passive end asked for it: a pod's listener that
+ * receives a SYN from another address leaves a hint in sc_xhints (an LRU hash keyed by the
+ * 4-tuple as the active end sees it, netns 0) before it answers. A hint is only a hint: a stale
+ * or colliding one costs a needless offer, never a wrong pairing. Connections to anything but a
+ * pod of this node (a remote server) so never enter the node sockhash.
+ */
+struct sc_pair_key {
+	__u32 family;
+	__u32 port[2];	/* host order; [0] is the canonical (lower) end */
+	__u32 isn[2];	/* each end's initial sequence number, same order */
+	__u32 pad;
+	__u32 addr[2][4]; /* network order; IPv4 in [i][0] */
+};
+_Static_assert(sizeof(struct sc_pair_key) == 56, "sc_pair_key layout");
+
+struct sc_pair {
+	__u64 netns[2];	    /* each end's network namespace cookie, 0 until that end is in */
+	__u64 unanswered[2]; /* as in struct sc_flow */
+	__u32 demoted[2];
+	__u32 ready;	/* both ends are in sc_xsocks */
+	__u32 collided; /* a second active end made the same key: nobody uses this entry */
+};
+_Static_assert(sizeof(struct sc_pair) == 48, "sc_pair layout");
+
+/* Socket storage of a socket in sc_xsocks: its pair entry, which end it is, and its limit. */
+struct sc_xsock {
+	struct sc_pair_key pair;
+	struct sc_tuple self; /* the socket's own key in sc_xsocks */
+	__u32 side;
+	__u32 limit; /* the pod's msg_unanswered_limit when the socket was inserted */
+};
+_Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
+
+/* Node-wide counters (per-CPU array sc_xstats): the node sk_msg program has no pod. */
+#define SC_NODE_COUNTERS(X)              \
+	X(xpod_hint)                     \
+	X(xpod_pair_created)             \
+	X(xpod_pair_ready)               \
+	X(xpod_pair_collided)            \
+	X(errors__xpod_insert)           \
+	X(errors__xpod_pair_full)        \
+	X(xpod_msg_redirect)             \
+	X(xpod_msg_redirect_bytes)       \
+	X(xpod_msg_pass)                 \
+	X(xpod_msg_pass_bytes)           \
+	X(xpod_msg_demote_unpaired)      \
+	X(xpod_msg_demote_unanswered)    \
+	X(xpod_msg_demote_peer_missing)
+
+#define SC_COUNTER_ENUM(name) SC_X_##name,
+enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
+#undef SC_COUNTER_ENUM
+
 /* Counters: per-CPU array sc_stats, one __u64 per reason. Names are the metric labels. */
 #define SC_COUNTERS(X)                    \
 	X(connect_redirect)               \
@@ -290,6 +365,14 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAP_ENDPOINTS "sc_endpoints"
 #define SC_MAP_PICKS	 "sc_picks"
 #define SC_MAP_LISTENERS "sc_listeners"
+/* Node-wide (shared by the pods of a node), pinned under <dirname(pinPath)>/_node/maps/. */
+#define SC_MAP_XSOCKS "sc_xsocks"
+#define SC_MAP_XPAIRS "sc_xpairs"
+#define SC_MAP_XSK	 "sc_xsk"
+#define SC_MAP_XSTATS "sc_xstats"
+#define SC_MAP_XHINTS "sc_xhints"
+/* bpffs refuses names with a dot; a pin path derived from a cgroup never starts with "_". */
+#define SC_NODE_DIR	 "_node"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096
@@ -303,6 +386,10 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_ENDPOINTS 262144
 #define SC_MAX_PICKS	 131072
 #define SC_MAX_LISTENERS 16
+/* Node-wide: sockets of the sidecar<->sidecar hops of every pod of the node. */
+#define SC_MAX_XSOCKS 131072
+#define SC_MAX_XPAIRS 65536
+#define SC_MAX_XHINTS 65536
 
 #define SC_DEFAULT_UNANSWERED_LIMIT (1u << 20)
 

@@ -7,6 +7,8 @@
  *    where cgroup/getsockopt answers SO_ORIGINAL_DST from;
  *  - a socket whose two ends are both in this network namespace is established: put it in the
  *    sockhash (sk_msg then carries its bytes socket to socket) and create its flow entry;
+ *  - a socket whose other end is elsewhere is established: pair it with that end through the
+ *    node-wide maps if the other end is a socket of a pod of this node (struct sc_pair_key);
  *  - the proxy calls listen() on its inbound port: register the listening socket, where
  *    sk_lookup finds it to steer inbound connections (no fd passing, and a restarted proxy is
  *    picked up by itself);
@@ -92,7 +94,7 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	long err;
 
 	p = sc_live_policy(&slot);
-	if (!p || !(p->flags & SC_F_ACCEL) || !sc_tuple_is_local(t))
+	if (!p || !(p->flags & SC_F_ACCEL))
 		return;
 	if (bpf_sock_hash_update(skops, &sc_sockhash, (void *)t, BPF_ANY)) {
 		/* Fails open: this socket's peer will not find it and sends on plain TCP. */
@@ -109,6 +111,135 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 		sc_count(SC_C_errors__flow_full);
 }
 
+/* The key of T's connection in sc_xpairs, and the side T is on (0: the canonical end). */
+static __always_inline int sc_pair_key_of(struct sc_pair_key *k, const struct sc_tuple *t,
+					  __u32 own_isn, __u32 peer_isn)
+{
+	k->family = t->family;
+	k->pad = 0;
+	if (sc_tuple_is_canonical(t)) {
+		k->port[0] = t->lport;
+		k->port[1] = t->rport;
+		k->isn[0] = own_isn;
+		k->isn[1] = peer_isn;
+		__builtin_memcpy(k->addr[0], t->laddr, 16);
+		__builtin_memcpy(k->addr[1], t->raddr, 16);
+		return 0;
+	}
+	k->port[0] = t->rport;
+	k->port[1] = t->lport;
+	k->isn[0] = peer_isn;
+	k->isn[1] = own_isn;
+	__builtin_memcpy(k->addr[0], t->raddr, 16);
+	__builtin_memcpy(k->addr[1], t->laddr, 16);
+	return 1;
+}
+
+/*
+ * The other end of T may be a socket of another pod of this node (the sidecar<->sidecar hop).
+ * The active end always offers itself (it cannot know yet); the passive end joins only an offer
+ * made with both of this connection's sequence numbers, so only the true peer ever joins.
+ * Sequence numbers are read at establishment: snd_nxt and rcv_nxt are each ISN + 1 until data
+ * moves (a TCP Fast Open connection carries data in its SYN, never pairs, and stays plain TCP).
+ */
+static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct sc_tuple *t,
+				       bool passive)
+{
+	struct sc_pair_key key = {};
+	struct sc_pair fresh = {}, *pair = NULL;
+	const struct sc_policy *p;
+	struct sc_xsock *xs;
+	struct bpf_sock *sk = skops->sk;
+	__u32 slot;
+	int side;
+
+	p = sc_live_policy(&slot);
+	if (!sk || !p || !(p->flags & SC_F_ACCEL))
+		return;
+	if (!passive) {
+		struct sc_tuple hint = *t;
+
+		/* Only where a pod of this node asked (sc_xhints): never for a remote peer. */
+		hint.netns = 0;
+		if (bpf_map_delete_elem(&sc_xhints, &hint))
+			return;
+	}
+	side = sc_pair_key_of(&key, t, skops->snd_nxt - 1, skops->rcv_nxt - 1);
+	if (passive) {
+		pair = bpf_map_lookup_elem(&sc_xpairs, &key);
+		/* No offer: the other end is not a socket of a pod of this node. */
+		if (!pair || pair->ready || pair->collided || !pair->netns[side ^ 1])
+			return;
+	}
+	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!xs) {
+		sc_xcount(SC_X_errors__xpod_insert);
+		return;
+	}
+	xs->pair = key;
+	xs->self = *t;
+	xs->side = side;
+	xs->limit = p->msg_unanswered_limit;
+	/* In the sockhash before the pair is announced: the peer never redirects to a socket
+	 * that is not there yet. */
+	if (bpf_sock_hash_update(skops, &sc_xsocks, (void *)t, BPF_ANY)) {
+		sc_xcount(SC_X_errors__xpod_insert);
+		bpf_sk_storage_delete(&sc_xsk, sk);
+		return;
+	}
+	sc_watch_close(skops);
+	if (pair) {
+		if (side)
+			pair->netns[1] = t->netns;
+		else
+			pair->netns[0] = t->netns;
+		/* A locked add orders the store above before it (and x86 keeps store order). */
+		__sync_fetch_and_add(&pair->ready, 1);
+		sc_xcount(SC_X_xpod_pair_ready);
+		return;
+	}
+	if (side)
+		fresh.netns[1] = t->netns;
+	else
+		fresh.netns[0] = t->netns;
+	if (bpf_map_update_elem(&sc_xpairs, &key, &fresh, BPF_NOEXIST)) {
+		/* Taken (see struct sc_pair_key): neither connection may use the entry. Or full.
+		 * Either way this socket's sends find no entry of its own and take the TCP path,
+		 * and its close must not delete the entry of the other. */
+		pair = bpf_map_lookup_elem(&sc_xpairs, &key);
+		if (pair) {
+			pair->collided = 1;
+			sc_xcount(SC_X_xpod_pair_collided);
+		} else {
+			sc_xcount(SC_X_errors__xpod_pair_full);
+		}
+		bpf_sk_storage_delete(&sc_xsk, sk);
+		return;
+	}
+	sc_xcount(SC_X_xpod_pair_created);
+}
+
+/* A SYN from another address reached a listener of the pod (T is the request socket's tuple):
+ * ask the active end, if it is a pod of this node, to offer itself for pairing. */
+static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops)
+{
+	struct sc_tuple t = {}, hint;
+	const struct sc_policy *p;
+	__u8 one = 1;
+	__u32 slot;
+
+	p = sc_live_policy(&slot);
+	if (!p || !(p->flags & SC_F_ACCEL))
+		return;
+	sc_sockops_tuple(skops, &t);
+	if (sc_tuple_is_local(&t))
+		return;
+	sc_tuple_swap(&hint, &t);
+	hint.netns = 0;
+	if (!bpf_map_update_elem(&sc_xhints, &hint, &one, BPF_ANY))
+		sc_xcount(SC_X_xpod_hint);
+}
+
 static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bool passive)
 {
 	struct sc_tuple t = {};
@@ -116,13 +247,17 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 	sc_sockops_tuple(skops, &t);
 	if (passive)
 		sc_claim_handover(skops, &t);
-	sc_accelerate(skops, &t);
+	if (sc_tuple_is_local(&t))
+		sc_accelerate(skops, &t);
+	else
+		sc_pair_up(skops, &t, passive);
 }
 
 static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 {
 	struct sc_tuple t = {}, key;
 	struct sc_origdst *o;
+	struct sc_xsock *xs;
 	struct bpf_sock *sk = skops->sk;
 
 	sc_sockops_tuple(skops, &t);
@@ -130,6 +265,9 @@ static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 	bpf_map_delete_elem(&sc_flows, &key);
 	if (!sk)
 		return;
+	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
+	if (xs)
+		bpf_map_delete_elem(&sc_xpairs, &xs->pair);
 	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
 	if (o && (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) == SC_ORIG_F_CLIENT)
 		bpf_map_delete_elem(&sc_handover, &t);
@@ -168,6 +306,12 @@ int sc_sockops(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		sc_handle_established(skops, true);
+		break;
+	case BPF_SOCK_OPS_TIMEOUT_INIT:
+		/* Asked for every SYN a listener answers (syncookies aside), before the SYN-ACK;
+		 * reply stays 0, so the kernel keeps its own timeout. */
+		if (!skops->is_fullsock)
+			sc_hint_peer(skops);
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
 		sc_handle_listen(skops);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -175,15 +176,46 @@ static struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l
 	}
 }
 
+int sc_node_path(char *buf, size_t len, const char *pin_path)
+{
+	size_t n = strlen(pin_path);
+	int w;
+
+	while (n > 1 && pin_path[n - 1] == '/')
+		n--;
+	while (n > 0 && pin_path[n - 1] != '/')
+		n--;
+	while (n > 1 && pin_path[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return -EINVAL;
+	w = snprintf(buf, len, "%.*s/%s", (int)(n == 1 ? 0 : n), pin_path, SC_NODE_DIR);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The node-wide maps (shared with the node's other pods) as opposed to the pod's own. */
+static bool sc_map_is_node(const char *name)
+{
+	return !strcmp(name, SC_MAP_XSOCKS) || !strcmp(name, SC_MAP_XPAIRS) ||
+	       !strcmp(name, SC_MAP_XSK) || !strcmp(name, SC_MAP_XSTATS) ||
+	       !strcmp(name, SC_MAP_XHINTS);
+}
+
 static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], node[PATH_MAX];
 	struct bpf_map *map;
 	int err;
 
+	err = sc_node_path(node, sizeof(node), pin_path);
+	if (err)
+		return err;
 	bpf_object__for_each_map(map, skel->obj)
 	{
-		err = sc_pin_map_path(path, sizeof(path), pin_path, bpf_map__name(map));
+		const char *name = bpf_map__name(map);
+
+		err = sc_pin_map_path(path, sizeof(path),
+				      sc_map_is_node(name) ? node : pin_path, name);
 		if (err)
 			return err;
 		err = bpf_map__set_pin_path(map, path);
@@ -191,6 +223,82 @@ static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * The node's sk_msg program on the node sockhash: one link per node, pinned with the node maps.
+ * Each pod attaches its own copy of the same program: the first creates the link, the next
+ * ones swap their copy in, so the link outlives any one pod's daemon.
+ */
+static int sc_node_link(struct sc_pod *pod, const char *node)
+{
+	int prog_fd = bpf_program__fd(pod->skel->progs.sc_sk_msg_node);
+	int map_fd = bpf_map__fd(pod->skel->maps.sc_xsocks);
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = sc_pin_link_path(path, sizeof(path), node, "sk_msg");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			err = -errno;
+			pr_warn("%s: replacing the node sk_msg program failed: %s (run `interceptor "
+				"cleanup` for every pod of the node)\n",
+				path, strerror(-err));
+			close(fd);
+			return err;
+		}
+		pod->node_link_fd = fd;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	fd = bpf_link_create(prog_fd, map_fd, BPF_SK_MSG_VERDICT, NULL);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("attaching the node sk_msg program: %s\n", strerror(-err));
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		pr_warn("pinning the node sk_msg link at %s: %s\n", path, strerror(-err));
+		bpf_link_detach(fd);
+		close(fd);
+		return err;
+	}
+	pod->node_link_fd = fd;
+	return 0;
+}
+
+/* Create <node>/maps and <node>/links, then lock <node> against other pods' daemons setting up
+ * or removing the node objects at the same time. Returns the locked directory's fd. */
+static int sc_node_lock(const char *node, bool create)
+{
+	char path[PATH_MAX];
+	int err = 0, fd;
+
+	if (create) {
+		err = sc_mkdir_p(node, 0700);
+		if (!err && sc_pin_map_path(path, sizeof(path), node, "") == 0)
+			err = sc_mkdir_p(path, 0700);
+		if (!err && sc_pin_link_path(path, sizeof(path), node, "") == 0)
+			err = sc_mkdir_p(path, 0700);
+		if (err) {
+			pr_warn("%s: creating it failed: %s\n", node, strerror(-err));
+			return err;
+		}
+	}
+	fd = open(node, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 static int sc_cgroup_id(int cgroup_fd, __u64 *id)
@@ -393,13 +501,14 @@ static bool sc_link_wanted(const struct sc_pod *pod, enum sc_link l)
 
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], node[PATH_MAX];
 	bool created[SC_LINK__MAX] = {};
-	int err, l;
+	int err, l, node_fd = -1;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->cgroup_fd = -1;
 	pod->netns_fd = -1;
+	pod->node_link_fd = -1;
 	for (l = 0; l < SC_LINK__MAX; l++)
 		pod->link_fd[l] = -1;
 	snprintf(pod->pin_path, sizeof(pod->pin_path), "%s", cfg->pin_path);
@@ -426,6 +535,15 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
 		goto out_close;
 	}
+
+	err = sc_node_path(node, sizeof(node), pod->pin_path);
+	if (!err) {
+		err = sc_node_lock(node, true);
+		node_fd = err;
+		err = err < 0 ? err : 0;
+	}
+	if (err)
+		goto out_close;
 
 	pod->skel = sidecap_bpf__open();
 	if (!pod->skel) {
@@ -465,6 +583,10 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 		if (err)
 			goto out_unlink;
 	}
+	err = sc_node_link(pod, node);
+	if (err)
+		goto out_unlink;
+	close(node_fd);
 	return 0;
 
 out_unlink:
@@ -478,9 +600,12 @@ out_unlink:
 	}
 out_close:
 	/* CFG went to slot_cfg only if the policy was applied: give it back. */
-	if (pod->slot_cfg[pod->active_slot] == cfg)
-		pod->slot_cfg[pod->active_slot] = NULL;
+	for (l = 0; l < SC_POLICY_SLOTS; l++)
+		if (pod->slot_cfg[l] == cfg)
+			pod->slot_cfg[l] = NULL;
 	sc_pod_close(pod);
+	if (node_fd >= 0)
+		close(node_fd);
 	return err;
 }
 
@@ -557,6 +682,39 @@ const struct sc_config *sc_pod_config(const struct sc_pod *pod)
 	return pod->slot_cfg[pod->active_slot];
 }
 
+/* Forget what SLOT holds; the config is freed unless the other slot holds it too. */
+static void sc_slot_cfg_drop(struct sc_pod *pod, __u32 slot)
+{
+	if (pod->slot_cfg[slot] != pod->slot_cfg[slot ^ 1])
+		sc_config_destroy(pod->slot_cfg[slot]);
+	pod->slot_cfg[slot] = NULL;
+}
+
+/*
+ * Once no program reads SLOT any more (the slot just left), give it CFG's services too. The next
+ * change is written into SLOT as a diff against what it holds: without this, the first edit after
+ * loading N services would rewrite all N there. Costs one diff of the change just applied, after
+ * it is live; the other parts of a slot (scalars, ports, CIDRs) are rewritten whole anyway.
+ */
+static void sc_catch_up(struct sc_pod *pod, const struct sc_svc_maps *maps, __u32 slot,
+			struct sc_config *cfg)
+{
+	int err;
+
+	if (pod->slot_cfg[slot] == cfg)
+		return;
+	err = sc_services_write(maps, &pod->ids, slot, pod->slot_cfg[slot], cfg);
+	sc_slot_cfg_drop(pod, slot);
+	if (err) {
+		/* Unknown content: the next change into SLOT starts it from empty. */
+		pr_warn("writing the services into the idle slot %u: %s (the next change "
+			"rewrites them whole)\n",
+			slot, strerror(-err));
+		return;
+	}
+	pod->slot_cfg[slot] = cfg;
+}
+
 int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 {
 	int state_fd = bpf_map__fd(pod->skel->maps.sc_state);
@@ -595,12 +753,11 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	if (err) {
 		/* The live slot was not touched: the running policy stays. The one written to
 		 * may be half done: its content is unknown from now on. */
-		sc_config_destroy(pod->slot_cfg[slot]);
-		pod->slot_cfg[slot] = NULL;
+		sc_slot_cfg_drop(pod, slot);
 		goto out_free;
 	}
 	if (pod->slot_cfg[slot] != cfg)
-		sc_config_destroy(pod->slot_cfg[slot]);
+		sc_slot_cfg_drop(pod, slot);
 	pod->slot_cfg[slot] = cfg;
 	pod->active_slot = slot;
 	pod->generation = st.generation;
@@ -612,6 +769,8 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	if (err)
 		pr_warn("waiting for BPF programs to leave slot %u: %s\n", slot ^ 1,
 			strerror(-err));
+	else
+		sc_catch_up(pod, &maps, slot ^ 1, cfg);
 	sc_services_prune_picks(&maps, &pod->ids, cfg);
 out_free:
 	sc_compiled_free(&c);
@@ -627,6 +786,9 @@ void sc_pod_close(struct sc_pod *pod)
 			close(pod->link_fd[l]);
 		pod->link_fd[l] = -1;
 	}
+	if (pod->node_link_fd >= 0)
+		close(pod->node_link_fd);
+	pod->node_link_fd = -1;
 	sidecap_bpf__destroy(pod->skel);
 	pod->skel = NULL;
 	if (pod->cgroup_fd >= 0)
@@ -645,12 +807,102 @@ void sc_pod_close(struct sc_pod *pod)
 	sc_svc_ids_free(&pod->ids);
 }
 
-int sc_pins_remove(const char *pin_path)
+/* Unlink every entry of DIR, then DIR itself. */
+static int sc_rm_pins(const char *dirpath)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *dir = opendir(dirpath);
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(dir), de->d_name, 0) && !err)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(dirpath) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+/* Whether PARENT holds another pod's pins (a directory with a maps/ directory in it). */
+static bool sc_node_in_use(const char *parent)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
+	struct stat st;
+	bool used = false;
+	DIR *dir = opendir(parent);
+
+	if (!dir)
+		return false;
+	while (!used && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, SC_NODE_DIR))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) <
+			    (int)sizeof(path) &&
+		    !stat(path, &st) && S_ISDIR(st.st_mode))
+			used = true;
+	}
+	closedir(dir);
+	return used;
+}
+
+/*
+ * The node objects go with the last pod of the node: once no other pod's pins are left beside
+ * PIN_PATH. Open connections between pods keep their path until they close, as in
+ * sc_pins_remove().
+ */
+static int sc_node_remove(const char *pin_path)
+{
+	char node[PATH_MAX], parent[PATH_MAX], path[PATH_MAX];
+	int err, fd;
+
+	if (sc_node_path(node, sizeof(node), pin_path))
+		return 0;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strlen(node) - strlen(SC_NODE_DIR) - 1),
+		 node);
+	if (!parent[0])
+		strcpy(parent, "/");
+	fd = sc_node_lock(node, false);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	if (sc_node_in_use(parent)) {
+		close(fd);
+		return 0;
+	}
+	err = 0;
+	if (!sc_pin_link_path(path, sizeof(path), node, "sk_msg")) {
+		int link = bpf_obj_get(path);
+
+		if (link >= 0) {
+			bpf_link_detach(link);
+			close(link);
+		}
+	}
+	if (!sc_pin_link_path(path, sizeof(path), node, ""))
+		err = sc_rm_pins(path);
+	if (!sc_pin_map_path(path, sizeof(path), node, "")) {
+		int e = sc_rm_pins(path);
+
+		if (e && !err)
+			err = e;
+	}
+	if (rmdir(node) && errno != ENOENT && !err)
+		err = -errno;
+	close(fd);
+	if (err)
+		pr_warn("%s: not removed: %s\n", node, strerror(-err));
+	return err;
+}
+
+int sc_pins_remove(const char *pin_path)
+{
+	char path[PATH_MAX];
 	int l, err = 0, e;
-	DIR *dir;
 
 	/*
 	 * New connections go direct from here on. Open accelerated connections are not touched:
@@ -663,15 +915,10 @@ int sc_pins_remove(const char *pin_path)
 		if (e && !err)
 			err = e;
 	}
-	if (!sc_pin_map_path(path, sizeof(path), pin_path, "") && (dir = opendir(path))) {
-		while ((de = readdir(dir))) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (unlinkat(dirfd(dir), de->d_name, 0) && !err)
-				err = -errno;
-		}
-		closedir(dir);
-		rmdir(path);
+	if (!sc_pin_map_path(path, sizeof(path), pin_path, "")) {
+		e = sc_rm_pins(path);
+		if (e && !err)
+			err = e;
 	}
 	if (!sc_pin_link_path(path, sizeof(path), pin_path, ""))
 		rmdir(path);
@@ -680,5 +927,8 @@ int sc_pins_remove(const char *pin_path)
 		pr_warn("%s: not removed: %s (something else is pinned there)\n", pin_path,
 			strerror(-err));
 	}
+	e = sc_node_remove(pin_path);
+	if (e && !err)
+		err = e;
 	return err;
 }

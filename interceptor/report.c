@@ -12,11 +12,10 @@
 #include "prom.h"
 #include "report.h"
 
-static const char *const sc_counter_names[] = {
 #define SC_COUNTER_NAME(n) #n,
-	SC_COUNTERS(SC_COUNTER_NAME)
+static const char *const sc_counter_names[] = {SC_COUNTERS(SC_COUNTER_NAME)};
+static const char *const sc_node_counter_names[] = {SC_NODE_COUNTERS(SC_COUNTER_NAME)};
 #undef SC_COUNTER_NAME
-};
 
 /*
  * How each counter is exposed: its metric family and labels. Families group counters that are
@@ -98,6 +97,24 @@ static const struct sc_counter_metric sc_counter_metrics[] = {
 	 "listener_registered", NULL, NULL},
 };
 
+/* The node's counters (shared by the pods of the node: the sidecar<->sidecar hops). */
+static const struct sc_counter_metric sc_node_counter_metrics[] = {
+	{"xpod_msg_redirect", "sidecap_node_skmsg_messages_total", "path", "socket", NULL, NULL},
+	{"xpod_msg_pass", "sidecap_node_skmsg_messages_total", "path", "tcp", NULL, NULL},
+	{"xpod_msg_redirect_bytes", "sidecap_node_skmsg_bytes_total", "path", "socket", NULL,
+	 NULL},
+	{"xpod_msg_pass_bytes", "sidecap_node_skmsg_bytes_total", "path", "tcp", NULL, NULL},
+	{"xpod_msg_demote_unpaired", "sidecap_node_skmsg_demotions_total", "reason", "unpaired",
+	 NULL, NULL},
+	{"xpod_msg_demote_unanswered", "sidecap_node_skmsg_demotions_total", "reason",
+	 "unanswered", NULL, NULL},
+	{"xpod_msg_demote_peer_missing", "sidecap_node_skmsg_demotions_total", "reason",
+	 "peer_missing", NULL, NULL},
+	{"xpod_pair_created", "sidecap_node_pairs_total", "event", "offered", NULL, NULL},
+	{"xpod_pair_ready", "sidecap_node_pairs_total", "event", "paired", NULL, NULL},
+	{"xpod_pair_collided", "sidecap_node_pairs_total", "event", "collided", NULL, NULL},
+};
+
 static const struct {
 	const char *name, *help;
 } sc_families[] = {
@@ -114,6 +131,15 @@ static const struct {
 	{"sidecap_getpeername_rewrites_total",
 	 "getpeername() answers rewritten to the destination the app asked for."},
 	{"sidecap_sockops_events_total", "Socket life-cycle events handled, by event."},
+	{"sidecap_node_skmsg_messages_total",
+	 "Messages sent between sidecars of two pods of the node, by path (node-wide)."},
+	{"sidecap_node_skmsg_bytes_total",
+	 "Bytes sent between sidecars of two pods of the node, by path (node-wide)."},
+	{"sidecap_node_skmsg_demotions_total",
+	 "Pod-to-pod connection directions moved to TCP for good, by reason (node-wide)."},
+	{"sidecap_node_pairs_total",
+	 "Pod-to-pod connections offered for pairing by their active end, paired, and left "
+	 "unpaired because two connections made the same key (node-wide)."},
 };
 
 static int sc_open_map(const char *pin_path, const char *name)
@@ -125,22 +151,23 @@ static int sc_open_map(const char *pin_path, const char *name)
 	return bpf_obj_get(path);
 }
 
-/* Per-counter sums over CPUs. */
-static int sc_read_counters(const char *pin_path, __u64 *out)
+/* Per-counter sums over CPUs of the N counters in the pinned per-CPU array NAME. */
+static int sc_read_counters_of(const char *pin_path, const char *name, size_t n, __u64 *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, i, cpu;
+	int ncpu = libbpf_num_possible_cpus(), fd, cpu;
 	__u64 *vals;
+	size_t i;
 
+	memset(out, 0, n * sizeof(*out));
 	if (ncpu < 1)
 		return -EINVAL;
-	fd = sc_open_map(pin_path, SC_MAP_STATS);
+	fd = sc_open_map(pin_path, name);
 	if (fd < 0)
 		return -errno;
 	vals = calloc(ncpu, sizeof(*vals));
-	for (i = 0; vals && i < SC_C__MAX; i++) {
+	for (i = 0; vals && i < n; i++) {
 		__u32 key = i;
 
-		out[i] = 0;
 		if (bpf_map_lookup_elem(fd, &key, vals))
 			continue;
 		for (cpu = 0; cpu < ncpu; cpu++)
@@ -149,6 +176,21 @@ static int sc_read_counters(const char *pin_path, __u64 *out)
 	free(vals);
 	close(fd);
 	return vals ? 0 : -ENOMEM;
+}
+
+static int sc_read_counters(const char *pin_path, __u64 *out)
+{
+	return sc_read_counters_of(pin_path, SC_MAP_STATS, SC_C__MAX, out);
+}
+
+/* The node's counters; all zero when the node objects are not there. */
+static void sc_read_node_counters(const char *pin_path, __u64 *out)
+{
+	char node[PATH_MAX];
+
+	memset(out, 0, SC_X__MAX * sizeof(*out));
+	if (!sc_node_path(node, sizeof(node), pin_path))
+		sc_read_counters_of(node, SC_MAP_XSTATS, SC_X__MAX, out);
 }
 
 static long sc_count_entries(const char *pin_path, const char *name)
@@ -178,13 +220,27 @@ static long sc_count_entries(const char *pin_path, const char *name)
 static const struct {
 	const char *map;
 	long cap;
+	bool node; /* pinned with the node's objects */
 } sc_occupancy[] = {
 	{SC_MAP_SOCKHASH, SC_MAX_SOCKETS},    {SC_MAP_FLOWS, SC_MAX_FLOWS},
 	{SC_MAP_HANDOVER, SC_MAX_HANDOVER},   {SC_MAP_LISTENERS, SC_MAX_LISTENERS},
 	{SC_MAP_SERVICES, SC_MAX_SERVICES},   {SC_MAP_LBTABLE, SC_MAX_LBCHUNKS},
 	{SC_MAP_ENDPOINTS, SC_MAX_ENDPOINTS}, {SC_MAP_PICKS, SC_MAX_PICKS},
 	{SC_MAP_PORTS, SC_MAX_PORTS},	      {SC_MAP_CIDRS, SC_MAX_CIDRS},
+	{SC_MAP_XSOCKS, SC_MAX_XSOCKS, true}, {SC_MAP_XPAIRS, SC_MAX_XPAIRS, true},
 };
+
+/* Entries of sc_occupancy[I], or -errno. */
+static long sc_occupancy_entries(const char *pin_path, size_t i)
+{
+	char node[PATH_MAX];
+
+	if (!sc_occupancy[i].node)
+		return sc_count_entries(pin_path, sc_occupancy[i].map);
+	if (sc_node_path(node, sizeof(node), pin_path))
+		return -ENAMETOOLONG;
+	return sc_count_entries(node, sc_occupancy[i].map);
+}
 
 static const char *sc_svc_name(const struct sc_report_src *src, __u32 id, char *buf, size_t len)
 {
@@ -257,43 +313,64 @@ static void sc_prom_pick(void *arg, const char *svc, const char *ep, __u64 n)
 	sc_prom_u64(arg, "sidecap_lb_picks_total", l, 2, n);
 }
 
+/* The samples of FAMILY among the N metrics M, whose counters are NAMES/VALUES. */
+static void sc_prom_counters(struct sc_prom *p, const char *family,
+			     const struct sc_counter_metric *m, size_t n,
+			     const char *const *names, size_t ncounters, const __u64 *values)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		struct sc_prom_label l[2] = {{m[i].l1, m[i].v1}, {m[i].l2, m[i].v2}};
+
+		if (strcmp(m[i].family, family))
+			continue;
+		for (j = 0; j < ncounters; j++)
+			if (!strcmp(names[j], m[i].counter))
+				sc_prom_u64(p, family, l, m[i].l2 ? 2 : m[i].l1 ? 1 : 0, values[j]);
+	}
+}
+
+/* The errors__* counters among NAMES as samples of sidecap_errors_total. */
+static void sc_prom_errors(struct sc_prom *p, const char *const *names, size_t n,
+			   const __u64 *values)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		struct sc_prom_label l = {"reason", names[j] + 8};
+
+		if (!strncmp(names[j], "errors__", 8))
+			sc_prom_u64(p, "sidecap_errors_total", &l, 1, values[j]);
+	}
+}
+
 int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 {
 	struct sc_prom p = SC_PROM_INIT;
-	__u64 counters[SC_C__MAX];
+	__u64 counters[SC_C__MAX], node[SC_X__MAX];
 	struct sc_state st = {0};
-	size_t f, i, j;
+	size_t f, i;
 	int err;
 
 	err = sc_read_counters(src->pin_path, counters);
 	if (err)
 		return err;
+	sc_read_node_counters(src->pin_path, node);
 	for (f = 0; f < sizeof(sc_families) / sizeof(sc_families[0]); f++) {
 		sc_prom_family(&p, sc_families[f].name, SC_PROM_COUNTER, sc_families[f].help);
-		for (i = 0; i < sizeof(sc_counter_metrics) / sizeof(sc_counter_metrics[0]); i++) {
-			const struct sc_counter_metric *m = &sc_counter_metrics[i];
-			struct sc_prom_label l[2] = {{m->l1, m->v1}, {m->l2, m->v2}};
-
-			if (strcmp(m->family, sc_families[f].name))
-				continue;
-			for (j = 0; j < SC_C__MAX; j++)
-				if (!strcmp(sc_counter_names[j], m->counter))
-					sc_prom_u64(&p, m->family, l,
-						    m->l2   ? 2
-						    : m->l1 ? 1
-							    : 0,
-						    counters[j]);
-		}
+		sc_prom_counters(&p, sc_families[f].name, sc_counter_metrics,
+				 sizeof(sc_counter_metrics) / sizeof(sc_counter_metrics[0]),
+				 sc_counter_names, SC_C__MAX, counters);
+		sc_prom_counters(&p, sc_families[f].name, sc_node_counter_metrics,
+				 sizeof(sc_node_counter_metrics) / sizeof(sc_node_counter_metrics[0]),
+				 sc_node_counter_names, SC_X__MAX, node);
 	}
 	sc_prom_family(&p, "sidecap_errors_total", SC_PROM_COUNTER,
 		       "Paths that failed open (or closed) because something went wrong, by "
 		       "reason.");
-	for (j = 0; j < SC_C__MAX; j++) {
-		struct sc_prom_label l = {"reason", sc_counter_names[j] + 8};
-
-		if (!strncmp(sc_counter_names[j], "errors__", 8))
-			sc_prom_u64(&p, "sidecap_errors_total", &l, 1, counters[j]);
-	}
+	sc_prom_errors(&p, sc_counter_names, SC_C__MAX, counters);
+	sc_prom_errors(&p, sc_node_counter_names, SC_X__MAX, node);
 
 	sc_prom_family(&p, "sidecap_lb_picks_total", SC_PROM_COUNTER,
 		       "Endpoints picked at connect() for service VIPs, by service and endpoint.");
@@ -322,7 +399,7 @@ int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 		       "Entries in each BPF map (both policy slots for policy maps).");
 	for (i = 0; i < sizeof(sc_occupancy) / sizeof(sc_occupancy[0]); i++) {
 		struct sc_prom_label l = {"map", sc_occupancy[i].map};
-		long n = sc_count_entries(src->pin_path, sc_occupancy[i].map);
+		long n = sc_occupancy_entries(src->pin_path, i);
 
 		if (n >= 0)
 			sc_prom_u64(&p, "sidecap_map_entries", &l, 1, n);
@@ -358,7 +435,7 @@ static void sc_status_pick(void *arg, const char *svc, const char *ep, __u64 n)
 
 int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 {
-	__u64 counters[SC_C__MAX];
+	__u64 counters[SC_C__MAX], node[SC_X__MAX];
 	struct sc_json_picks jp = {.out = out, .json = json};
 	struct sc_state st = {0};
 	char path[PATH_MAX];
@@ -368,6 +445,7 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 
 	have_state = sc_read_state(src->pin_path, &st);
 	err = sc_read_counters(src->pin_path, counters);
+	sc_read_node_counters(src->pin_path, node);
 	if (!have_state || err)
 		return err ? err : -ENOENT;
 	if (json) {
@@ -384,12 +462,15 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		for (i = 0; i < SC_C__MAX; i++)
 			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "", sc_counter_names[i],
 				(unsigned long long)counters[i]);
+		fprintf(out, "\n  },\n  \"node_counters\": {");
+		for (i = 0; i < SC_X__MAX; i++)
+			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "",
+				sc_node_counter_names[i], (unsigned long long)node[i]);
 		fprintf(out, "\n  },\n  \"maps\": {");
 		for (i = 0; i < sizeof(sc_occupancy) / sizeof(sc_occupancy[0]); i++)
 			fprintf(out, "%s\n    \"%s\": {\"entries\": %ld, \"capacity\": %ld}",
 				i ? "," : "", sc_occupancy[i].map,
-				sc_count_entries(src->pin_path, sc_occupancy[i].map),
-				sc_occupancy[i].cap);
+				sc_occupancy_entries(src->pin_path, i), sc_occupancy[i].cap);
 		fprintf(out, "\n  },\n  \"picks\": [");
 		sc_each_pick(src, sc_status_pick, &jp);
 		fprintf(out, "%s]\n}\n", jp.n ? "\n  " : "");
@@ -407,9 +488,13 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		if (counters[i])
 			fprintf(out, "counter  %-28s %llu\n", sc_counter_names[i],
 				(unsigned long long)counters[i]);
+	for (i = 0; i < SC_X__MAX; i++)
+		if (node[i])
+			fprintf(out, "node     %-28s %llu\n", sc_node_counter_names[i],
+				(unsigned long long)node[i]);
 	for (i = 0; i < sizeof(sc_occupancy) / sizeof(sc_occupancy[0]); i++)
 		fprintf(out, "map      %-28s %ld / %ld\n", sc_occupancy[i].map,
-			sc_count_entries(src->pin_path, sc_occupancy[i].map), sc_occupancy[i].cap);
+			sc_occupancy_entries(src->pin_path, i), sc_occupancy[i].cap);
 	sc_each_pick(src, sc_status_pick, &jp);
 	return 0;
 }

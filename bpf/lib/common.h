@@ -31,6 +31,20 @@ static __always_inline void sc_count(enum sc_counter c)
 	sc_count_add(c, 1);
 }
 
+static __always_inline void sc_xcount_add(enum sc_node_counter c, __u64 n)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&sc_xstats, &key);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline void sc_xcount(enum sc_node_counter c)
+{
+	sc_xcount_add(c, 1);
+}
+
 /*
  * The live policy, or NULL when the daemon has not written one yet. The slot is read once per
  * decision and every further lookup of that decision uses it, so one decision never mixes two

@@ -131,6 +131,45 @@ struct sc_listeners_map {
 	__type(value, __u64);
 };
 
+/*
+ * Node-wide maps (see struct sc_pair_key in sidecap.h): every pod's programs use the same ones,
+ * pinned once per node. Only the node sk_msg program (xmsg.bpf.c) and sockops touch them.
+ */
+struct sc_xsocks_map {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SC_MAX_XSOCKS);
+	__type(key, struct sc_tuple);
+	__type(value, __u64);
+};
+
+struct sc_xpairs_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SC_MAX_XPAIRS);
+	__type(key, struct sc_pair_key);
+	__type(value, struct sc_pair);
+};
+
+struct sc_xhints_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SC_MAX_XHINTS);
+	__type(key, struct sc_tuple);
+	__type(value, __u8);
+};
+
+struct sc_xsk_map {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sc_xsock);
+};
+
+struct sc_xstats_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SC_X__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
 extern struct sc_policy_map sc_policy SEC(".maps");
 extern struct sc_state_map sc_state SEC(".maps");
 extern struct sc_ports_map sc_ports SEC(".maps");
@@ -145,5 +184,10 @@ extern struct sc_lbtable_map sc_lbtable SEC(".maps");
 extern struct sc_endpoints_map sc_endpoints SEC(".maps");
 extern struct sc_picks_map sc_picks SEC(".maps");
 extern struct sc_listeners_map sc_listeners SEC(".maps");
+extern struct sc_xsocks_map sc_xsocks SEC(".maps");
+extern struct sc_xpairs_map sc_xpairs SEC(".maps");
+extern struct sc_xhints_map sc_xhints SEC(".maps");
+extern struct sc_xsk_map sc_xsk SEC(".maps");
+extern struct sc_xstats_map sc_xstats SEC(".maps");
 
 #endif /* SC_LIB_MAPS_H */

@@ -78,6 +78,31 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/*
+ * Namespaces NS and RNS joined by a veth (VP in NS, VR in RNS, each suffixed with our pid):
+ * NS holds the pod's addresses, RNS the remote host's.
+ */
+static void make_netns_pair(const char *ns, const char *rns, const char *vp, const char *vr)
+{
+	int pid = getpid();
+
+	cr_assert_eq(sh("ip netns add %s && ip netns add %s", ns, rns), 0);
+	cr_assert_eq(sh("ip -n %s link set lo up && ip -n %s link set lo up", ns, rns), 0);
+	cr_assert_eq(sh("ip link add %s%d netns %s type veth peer name %s%d netns %s", vp, pid, ns,
+			vr, pid, rns),
+		     0);
+	cr_assert_eq(sh("ip -n %s addr add " T_POD_ADDR4 "/24 dev %s%d && "
+			"ip -n %s addr add " T_POD_ADDR6 "/64 dev %s%d nodad && "
+			"ip -n %s link set %s%d up",
+			ns, vp, pid, ns, vp, pid, ns, vp, pid),
+		     0);
+	cr_assert_eq(sh("ip -n %s addr add " T_REMOTE_ADDR4 "/24 dev %s%d && "
+			"ip -n %s addr add " T_REMOTE_ADDR6 "/64 dev %s%d nodad && "
+			"ip -n %s link set %s%d up",
+			rns, vr, pid, rns, vr, pid, rns, vr, pid),
+		     0);
+}
+
 void tpod_setup(void)
 {
 	const char *cg = cgroup2_mount();
@@ -102,21 +127,7 @@ void tpod_setup(void)
 	P.up = true;
 	/* proxy-stub drops to uid 1337 before it writes its ready file. */
 	cr_assert_eq(sh("mkdir -m 1777 %s/run", P.dir), 0);
-	cr_assert_eq(sh("ip netns add %s && ip netns add %s", P.ns, P.rns), 0);
-	cr_assert_eq(sh("ip -n %s link set lo up && ip -n %s link set lo up", P.ns, P.rns), 0);
-	cr_assert_eq(sh("ip link add scp%d netns %s type veth peer name scr%d netns %s", pid, P.ns,
-			pid, P.rns),
-		     0);
-	cr_assert_eq(sh("ip -n %s addr add " T_POD_ADDR4 "/24 dev scp%d && "
-			"ip -n %s addr add " T_POD_ADDR6 "/64 dev scp%d nodad && "
-			"ip -n %s link set scp%d up",
-			P.ns, pid, P.ns, pid, P.ns, pid),
-		     0);
-	cr_assert_eq(sh("ip -n %s addr add " T_REMOTE_ADDR4 "/24 dev scr%d && "
-			"ip -n %s addr add " T_REMOTE_ADDR6 "/64 dev scr%d nodad && "
-			"ip -n %s link set scr%d up",
-			P.rns, pid, P.rns, pid, P.rns, pid),
-		     0);
+	make_netns_pair(P.ns, P.rns, "scp", "scr");
 	{
 		char parent[PATH_MAX];
 
@@ -148,6 +159,20 @@ int tpod_kill(pid_t pid, int sig)
 	return st;
 }
 
+/* Kill whatever is left in CGROUP, then remove it. */
+static void remove_cgroup(const char *cgroup)
+{
+	char path[PATH_MAX];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", cgroup);
+	if (access(path, F_OK))
+		return;
+	write_file(path, "1");
+	for (i = 0; i < 100 && rmdir(cgroup) && errno == EBUSY; i++)
+		usleep(20000);
+}
+
 void tpod_teardown(void)
 {
 	char path[PATH_MAX];
@@ -157,22 +182,24 @@ void tpod_teardown(void)
 		return;
 	if (P.daemon > 0)
 		tpod_kill(P.daemon, SIGTERM);
+	for (i = 0; i < P.npeers; i++)
+		if (P.peers[i].daemon > 0)
+			tpod_kill(P.peers[i].daemon, SIGTERM);
 	for (i = P.npids - 1; i >= 0; i--)
 		if (P.pids[i] > 0 && P.pids[i] != P.daemon && kill(P.pids[i], 0) == 0)
 			tpod_kill(P.pids[i], SIGKILL);
-	/* Anything else a test left in the pod's cgroup. */
-	snprintf(path, sizeof(path), "%s/cgroup.kill", P.cgroup);
-	if (access(path, F_OK) == 0) {
-		write_file(path, "1");
-		for (i = 0; i < 100 && rmdir(P.cgroup) && errno == EBUSY; i++)
-			usleep(20000);
-	}
+	/* Anything else a test left in the pods' cgroups. */
+	for (i = 0; i < P.npeers; i++)
+		remove_cgroup(P.peers[i].cgroup);
+	remove_cgroup(P.cgroup);
 	/* The parent is shared by concurrent tests: the last one out removes it. */
 	snprintf(path, sizeof(path), "%s", P.cgroup);
 	*strrchr(path, '/') = '\0';
 	rmdir(path);
 	umount2(P.bpffs, MNT_DETACH);
 	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", P.ns, P.rns);
+	for (i = 0; i < P.nxns; i++)
+		sh("ip netns del %s 2>/dev/null", P.xns[i]);
 	sh("rm -rf %s", P.dir);
 	P.up = false;
 }
@@ -207,31 +234,36 @@ static void enter_netns(const char *name)
 	close(fd);
 }
 
-pid_t tpod_spawn(int flags, const char *log, char *const argv[])
+static void join_cgroup(const char *cgroup)
 {
 	char path[PATH_MAX], buf[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	fd = open(path, O_WRONLY);
+	snprintf(buf, sizeof(buf), "%d", getpid());
+	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
+		perror(path);
+		_exit(127);
+	}
+	close(fd);
+}
+
+/* fork(); the child joins CGROUP, then NS, sends its output to LOG, and drops to the proxy's
+ * uid if FLAGS say so. The parent records the child for teardown and for tests/run. */
+static pid_t fork_at(const char *ns, const char *cgroup, int flags, const char *log)
+{
+	char path[PATH_MAX];
 	pid_t pid;
 
 	fflush(NULL);
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		if (flags & T_CGROUP) {
-			int fd;
-
-			snprintf(path, sizeof(path), "%s/cgroup.procs", P.cgroup);
-			fd = open(path, O_WRONLY);
-			snprintf(buf, sizeof(buf), "%d", getpid());
-			if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
-				perror(path);
-				_exit(127);
-			}
-			close(fd);
-		}
-		if (flags & T_POD)
-			enter_netns(P.ns);
-		else if (flags & T_REMOTE)
-			enter_netns(P.rns);
+		if (cgroup)
+			join_cgroup(cgroup);
+		if (ns)
+			enter_netns(ns);
 		if (log) {
 			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
@@ -244,9 +276,7 @@ pid_t tpod_spawn(int flags, const char *log, char *const argv[])
 			if (setgroups(0, NULL) || setgid(1337) || setuid(1337))
 				_exit(127);
 		}
-		execv(argv[0], argv);
-		perror(argv[0]);
-		_exit(127);
+		return 0;
 	}
 	if (P.npids < T_MAX_PIDS)
 		P.pids[P.npids++] = pid;
@@ -260,6 +290,31 @@ pid_t tpod_spawn(int flags, const char *log, char *const argv[])
 		}
 	}
 	return pid;
+}
+
+pid_t tpod_fork_at(const char *ns, const char *cgroup, int flags)
+{
+	return fork_at(ns, cgroup, flags, NULL);
+}
+
+pid_t tpod_spawn_at(const char *ns, const char *cgroup, int flags, const char *log,
+		    char *const argv[])
+{
+	pid_t pid = fork_at(ns, cgroup, flags, log);
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t tpod_spawn(int flags, const char *log, char *const argv[])
+{
+	const char *ns = (flags & T_POD) ? P.ns : (flags & T_REMOTE) ? P.rns : NULL;
+
+	return tpod_spawn_at(ns, (flags & T_CGROUP) ? P.cgroup : NULL, flags, log, argv);
 }
 
 static char *slurp(const char *path, char *out, size_t outlen)
@@ -322,34 +377,51 @@ static void assert_ready(pid_t pid, const char *ready, const char *log, const ch
 	cr_assert_fail("%s not ready after 10 s:\n%s", what, slurp(log, text, sizeof(text)));
 }
 
-pid_t tpod_start_daemon(void)
+/* interceptor run on CONFIG, in the host namespace; files named after NAME in P.dir. */
+static pid_t start_daemon(const char *config, const char *name)
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[] = {T_BUILD "/interceptor", "run", "--config", P.config,
+	char *argv[] = {T_BUILD "/interceptor", "run", "--config", (char *)config,
 			"--ready-file",		ready, NULL};
+	pid_t pid;
 
-	snprintf(ready, sizeof(ready), "%s/daemon.ready", P.dir);
-	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
+	snprintf(ready, sizeof(ready), "%s/%s.ready", P.dir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", P.dir, name);
 	unlink(ready);
-	P.daemon = tpod_spawn(0, log, argv);
-	assert_ready(P.daemon, ready, log, "interceptor run");
+	pid = tpod_spawn_at(NULL, NULL, 0, log, argv);
+	assert_ready(pid, ready, log, "interceptor run");
+	return pid;
+}
+
+pid_t tpod_start_daemon(void)
+{
+	P.daemon = start_daemon(P.config, "daemon");
 	return P.daemon;
 }
 
-pid_t tpod_start_proxy_with(const char *const extra[])
+/* proxy-stub as uid 1337 in NS and CGROUP; its files named after NAME. */
+static pid_t start_proxy(const char *ns, const char *cgroup, const char *name,
+			 const char *const extra[])
 {
 	char ready[PATH_MAX], log[PATH_MAX];
 	char *argv[32] = {T_BUILD "/proxy-stub", "--user", "1337", "--log", "--ready-file", ready};
 	int n = 6;
+	pid_t pid;
 
 	while (extra && *extra && n < 30)
 		argv[n++] = (char *)*extra++;
 	argv[n] = NULL;
-	snprintf(ready, sizeof(ready), "%s/run/proxy.ready", P.dir);
-	snprintf(log, sizeof(log), "%s/proxy.log", P.dir);
+	snprintf(ready, sizeof(ready), "%s/run/%s.ready", P.dir, name);
+	snprintf(log, sizeof(log), "%s/%s.log", P.dir, name);
 	unlink(ready);
-	P.proxy = tpod_spawn(T_POD | T_CGROUP, log, argv);
-	assert_ready(P.proxy, ready, log, "proxy-stub");
+	pid = tpod_spawn_at(ns, cgroup, 0, log, argv);
+	assert_ready(pid, ready, log, "proxy-stub");
+	return pid;
+}
+
+pid_t tpod_start_proxy_with(const char *const extra[])
+{
+	P.proxy = start_proxy(P.ns, P.cgroup, "proxy", extra);
 	return P.proxy;
 }
 
@@ -358,7 +430,8 @@ pid_t tpod_start_proxy(void)
 	return tpod_start_proxy_with(NULL);
 }
 
-pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[])
+static pid_t start_server_at(const char *ns, const char *cgroup, const char *addr, const char *port,
+			     const char *const extra[])
 {
 	static int seq;
 	char ready[PATH_MAX], log[PATH_MAX];
@@ -372,9 +445,131 @@ pid_t tpod_start_server(int flags, const char *addr, const char *port, const cha
 	argv[n] = NULL;
 	snprintf(ready, sizeof(ready), "%s/run/server-%d.ready", P.dir, seq);
 	snprintf(log, sizeof(log), "%s/server-%d.log", P.dir, seq++);
-	pid = tpod_spawn(flags, log, argv);
+	pid = tpod_spawn_at(ns, cgroup, 0, log, argv);
 	assert_ready(pid, ready, log, "tcptool server");
 	return pid;
+}
+
+pid_t tpod_start_server(int flags, const char *addr, const char *port, const char *const extra[])
+{
+	const char *ns = (flags & T_POD) ? P.ns : (flags & T_REMOTE) ? P.rns : NULL;
+
+	return start_server_at(ns, (flags & T_CGROUP) ? P.cgroup : NULL, addr, port, extra);
+}
+
+static bool our_netns(const char *ns)
+{
+	int i;
+
+	if (!strcmp(ns, P.ns) || !strcmp(ns, P.rns))
+		return true;
+	for (i = 0; i < P.nxns; i++)
+		if (!strcmp(ns, P.xns[i]))
+			return true;
+	return false;
+}
+
+void tpod_add_netns_pair(char *ns, char *rns)
+{
+	int n = 2 + P.nxns / 2;
+	char vp[16], vr[16];
+
+	cr_assert_leq(P.nxns + 2, T_MAX_NETNS, "too many namespaces");
+	snprintf(ns, 64, "sct-%d-pod%d", getpid(), n);
+	snprintf(rns, 64, "sct-%d-rem%d", getpid(), n);
+	snprintf(vp, sizeof(vp), "sc%dp", n);
+	snprintf(vr, sizeof(vr), "sc%dr", n);
+	/* Recorded first, so that teardown removes whatever part of them was made. */
+	snprintf(P.xns[P.nxns++], sizeof(P.xns[0]), "%s", ns);
+	snprintf(P.xns[P.nxns++], sizeof(P.xns[0]), "%s", rns);
+	make_netns_pair(ns, rns, vp, vr);
+}
+
+void tpod_netns_sysctl(const char *ns, const char *key, const char *value)
+{
+	char path[PATH_MAX], *p;
+	pid_t pid;
+	int st;
+
+	cr_assert(our_netns(ns), "%s is not a namespace of this test", ns);
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	for (p = path + strlen("/proc/sys/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+	pid = tpod_fork_at(ns, NULL, 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+		_exit(fd >= 0 && write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sysctl %s=%s in %s failed", key, value,
+		  ns);
+}
+
+struct tpeer *tpod_add_peer(const char *name, const char *ns)
+{
+	struct tpeer *q;
+	char parent[PATH_MAX], id[sizeof(P.id)];
+
+	cr_assert_lt(P.npeers, T_MAX_PEERS, "too many pods");
+	cr_assert(our_netns(ns), "%s is not a namespace of this test", ns);
+	q = &P.peers[P.npeers];
+	memset(q, 0, sizeof(*q));
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	snprintf(q->ns, sizeof(q->ns), "%s", ns);
+	/* A sibling of P's cgroup, so that tests/run removes it after a crash. */
+	snprintf(parent, sizeof(parent), "%s", P.cgroup);
+	*strrchr(parent, '/') = '\0';
+	memcpy(id, P.id, sizeof(id));
+	snprintf(q->cgroup, sizeof(q->cgroup), "%s/%s-%s", parent, id, name);
+	snprintf(q->pin_path, sizeof(q->pin_path), "%s/%s", P.bpffs, name);
+	snprintf(q->config, sizeof(q->config), "%s/%s.yaml", P.dir, name);
+	cr_assert(mkdir(q->cgroup, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", q->cgroup,
+		  strerror(errno));
+	P.npeers++;
+	return q;
+}
+
+void tpeer_write_config(struct tpeer *q, const char *extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "cgroup: %s\npinPath: %s\nnetns: /run/netns/%s\n%s", q->cgroup,
+		 q->pin_path, q->ns, extra);
+	write_file(q->config, text);
+}
+
+pid_t tpeer_start_daemon(struct tpeer *q)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-daemon", q->name);
+	q->daemon = start_daemon(q->config, name);
+	return q->daemon;
+}
+
+pid_t tpeer_start_proxy_with(struct tpeer *q, const char *const extra[])
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-proxy", q->name);
+	q->proxy = start_proxy(q->ns, q->cgroup, name, extra);
+	return q->proxy;
+}
+
+pid_t tpeer_start_server(struct tpeer *q, int flags, const char *addr, const char *port,
+			 const char *const extra[])
+{
+	return start_server_at(q->ns, (flags & T_CGROUP) ? q->cgroup : NULL, addr, port, extra);
+}
+
+int tpeer_proxy_lines(const struct tpeer *q, const char *needle)
+{
+	char log[PATH_MAX];
+
+	snprintf(log, sizeof(log), "%s/%s-proxy.log", P.dir, q->name);
+	return file_count(log, needle);
 }
 
 static int open_pinned(const char *map)
@@ -385,18 +580,70 @@ static int open_pinned(const char *map)
 	return bpf_obj_get(path);
 }
 
-uint64_t tpod_counter(int counter)
+const char *tpod_node_dir(void)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = open_pinned(SC_MAP_STATS), cpu;
-	__u64 vals[ncpu > 0 ? ncpu : 1], sum = 0;
-	__u32 key = counter;
+	static char dir[PATH_MAX];
 
-	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", P.pin_path);
+	snprintf(dir, sizeof(dir), "%s/" SC_NODE_DIR, P.bpffs);
+	return dir;
+}
+
+static int open_node(const char *map)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/maps/%s", tpod_node_dir(), map);
+	return bpf_obj_get(path);
+}
+
+/* KEY of per-CPU array FD, summed over CPUs; closes FD. */
+static uint64_t percpu_sum(int fd, __u32 key)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	__u64 vals[ncpu > 0 ? ncpu : 1], sum = 0;
+
 	cr_assert_eq(bpf_map_lookup_elem(fd, &key, vals), 0);
 	close(fd);
 	for (cpu = 0; cpu < ncpu; cpu++)
 		sum += vals[cpu];
 	return sum;
+}
+
+/* Number of keys in map FD; closes FD. */
+static long count_keys(int fd)
+{
+	char key[128], next[128];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	void *prev = NULL;
+	long n = 0;
+
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	cr_assert_leq(info.key_size, sizeof(key));
+	while (bpf_map_get_next_key(fd, prev, next) == 0 && n < 10000000) {
+		memcpy(key, next, info.key_size);
+		prev = key;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+uint64_t tpod_counter(int counter)
+{
+	int fd = open_pinned(SC_MAP_STATS);
+
+	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", P.pin_path);
+	return percpu_sum(fd, counter);
+}
+
+uint64_t tpod_node_counter(int counter)
+{
+	int fd = open_node(SC_MAP_XSTATS);
+
+	cr_assert_geq(fd, 0, SC_MAP_XSTATS " not pinned under %s", tpod_node_dir());
+	return percpu_sum(fd, counter);
 }
 
 uint32_t tpod_map_id(const char *map)
@@ -414,24 +661,18 @@ uint32_t tpod_map_id(const char *map)
 
 long tpod_map_entries(const char *map)
 {
-	char key[128], next[128];
 	int fd = open_pinned(map);
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-	void *prev = NULL;
-	long n = 0;
 
 	cr_assert_geq(fd, 0, "%s not pinned under %s", map, P.pin_path);
-	memset(&info, 0, sizeof(info));
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
-	cr_assert_leq(info.key_size, sizeof(key));
-	while (bpf_map_get_next_key(fd, prev, next) == 0 && n < 10000000) {
-		memcpy(key, next, info.key_size);
-		prev = key;
-		n++;
-	}
-	close(fd);
-	return n;
+	return count_keys(fd);
+}
+
+long tpod_node_map_entries(const char *map)
+{
+	int fd = open_node(map);
+
+	cr_assert_geq(fd, 0, "%s not pinned under %s", map, tpod_node_dir());
+	return count_keys(fd);
 }
 
 const char *kv(const char *line, const char *key, char *buf, size_t len)

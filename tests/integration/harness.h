@@ -20,7 +20,9 @@
 #define T_REMOTE_ADDR4 "10.99.0.2"
 #define T_POD_ADDR6    "fd00:99::1"
 #define T_REMOTE_ADDR6 "fd00:99::2"
-#define T_MAX_PIDS     32
+#define T_MAX_PIDS     64
+#define T_MAX_PEERS    4
+#define T_MAX_NETNS    8
 
 /* Where a spawned process runs. */
 enum {
@@ -28,6 +30,22 @@ enum {
 	T_REMOTE = 1 << 1,    /* the remote host's network namespace */
 	T_CGROUP = 1 << 2,    /* the pod's cgroup (intercepted) */
 	T_UID_PROXY = 1 << 3, /* uid and gid 1337 */
+};
+
+/*
+ * Another pod of the node beside P: its own child cgroup (a sibling of P's, under the same
+ * parent), a network namespace of this test (P.rns, or one from tpod_add_netns_pair), its own
+ * config and daemon, and pins in P's bpffs (pinPath <bpffs>/<name>) so that it shares the node
+ * maps (<bpffs>/_node) with P.
+ */
+struct tpeer {
+	char name[16];
+	char ns[64];
+	char cgroup[PATH_MAX];
+	char pin_path[PATH_MAX];
+	char config[PATH_MAX];
+	pid_t daemon;
+	pid_t proxy;
 };
 
 struct tpod {
@@ -43,6 +61,10 @@ struct tpod {
 	pid_t proxy;
 	pid_t pids[T_MAX_PIDS];
 	int npids;
+	struct tpeer peers[T_MAX_PEERS];
+	int npeers;
+	char xns[T_MAX_NETNS][64]; /* namespaces made by tpod_add_netns_pair */
+	int nxns;
 	bool up;
 };
 
@@ -60,6 +82,13 @@ void tpod_write_config_inbound(const char *extra);
 
 /* Start ARGV where FLAGS say, stdout+stderr to LOG (a file under P.dir, or NULL). */
 pid_t tpod_spawn(int flags, const char *log, char *const argv[]);
+/* The same in network namespace NS (NULL: the host's) and CGROUP (NULL: none); of FLAGS only
+ * T_UID_PROXY counts. */
+pid_t tpod_spawn_at(const char *ns, const char *cgroup, int flags, const char *log,
+		    char *const argv[]);
+/* fork() into NS and CGROUP as tpod_spawn_at does: 0 in the child, its PID (ended at teardown)
+ * in the parent. */
+pid_t tpod_fork_at(const char *ns, const char *cgroup, int flags);
 
 /* Run ARGV to completion (at most TIMEOUT_MS); its stdout in OUT. Returns the exit status, or -1
  * on timeout (the process is killed). */
@@ -88,6 +117,38 @@ pid_t tpod_start_server(int flags, const char *addr, const char *port, const cha
 /* Run `TOOL -w -t nat ARGS` (iptables or ip6tables) in the pod's network namespace, never
  * anywhere else; it must succeed. */
 void tpod_nat(const char *tool, const char *args);
+
+/*
+ * A second node-local pair of namespaces with P's addressing: NS (T_POD_ADDR4/6) and RNS
+ * (T_REMOTE_ADDR4/6) on a veth of their own, removed at teardown. Names go into NS and RNS
+ * (64 bytes each).
+ */
+void tpod_add_netns_pair(char *ns, char *rns);
+/* Write VALUE to net sysctl KEY (e.g. "net.ipv4.ip_local_port_range") inside NS, one of this
+ * test's namespaces (never anywhere else); it must succeed. */
+void tpod_netns_sysctl(const char *ns, const char *key, const char *value);
+
+/* Make a pod of NAME in namespace NS (see struct tpeer); torn down with P. */
+struct tpeer *tpod_add_peer(const char *name, const char *ns);
+/* Write Q's config: its cgroup, pinPath and `netns:` (inbound steering on), then EXTRA. */
+void tpeer_write_config(struct tpeer *q, const char *extra);
+/* As tpod_start_daemon, tpod_start_proxy_with and tpod_start_server, for Q: processes in Q's
+ * namespace; the proxy as uid 1337 in Q's cgroup; the server in Q's cgroup with T_CGROUP. Logs
+ * are P.dir/<name>-daemon.log and <name>-proxy.log; servers share P's numbering
+ * (t_server_report). */
+pid_t tpeer_start_daemon(struct tpeer *q);
+pid_t tpeer_start_proxy_with(struct tpeer *q, const char *const extra[]);
+pid_t tpeer_start_server(struct tpeer *q, int flags, const char *addr, const char *port,
+			 const char *const extra[]);
+/* Lines of Q's proxy log containing NEEDLE. */
+int tpeer_proxy_lines(const struct tpeer *q, const char *needle);
+
+/* The node directory shared by P and its peers: <bpffs>/_node. */
+const char *tpod_node_dir(void);
+/* Sum over CPUs of a node counter (enum sc_node_counter), read from the pinned sc_xstats. */
+uint64_t tpod_node_counter(int counter);
+/* Number of keys in a pinned node map. */
+long tpod_node_map_entries(const char *map);
 
 /* Sum of a counter over CPUs, read from the pinned sc_stats. */
 uint64_t tpod_counter(int counter);
