@@ -254,15 +254,15 @@ _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
  */
 struct sc_pair_key {
 	__u32 family;
-	__u32 port[2];	/* host order; [0] is the canonical (lower) end */
-	__u32 isn[2];	/* each end's initial sequence number, same order */
+	__u32 port[2]; /* host order; [0] is the canonical (lower) end */
+	__u32 isn[2];  /* each end's initial sequence number, same order */
 	__u32 pad;
 	__u32 addr[2][4]; /* network order; IPv4 in [i][0] */
 };
 _Static_assert(sizeof(struct sc_pair_key) == 56, "sc_pair_key layout");
 
 struct sc_pair {
-	__u64 netns[2];	    /* each end's network namespace cookie, 0 until that end is in */
+	__u64 netns[2];	     /* each end's network namespace cookie, 0 until that end is in */
 	__u64 unanswered[2]; /* as in struct sc_flow */
 	__u32 demoted[2];
 	__u32 ready;	/* both ends are in sc_xsocks */
@@ -280,19 +280,19 @@ struct sc_xsock {
 _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 
 /* Node-wide counters (per-CPU array sc_xstats): the node sk_msg program has no pod. */
-#define SC_NODE_COUNTERS(X)              \
-	X(xpod_hint)                     \
-	X(xpod_pair_created)             \
-	X(xpod_pair_ready)               \
-	X(xpod_pair_collided)            \
-	X(errors__xpod_insert)           \
-	X(errors__xpod_pair_full)        \
-	X(xpod_msg_redirect)             \
-	X(xpod_msg_redirect_bytes)       \
-	X(xpod_msg_pass)                 \
-	X(xpod_msg_pass_bytes)           \
-	X(xpod_msg_demote_unpaired)      \
-	X(xpod_msg_demote_unanswered)    \
+#define SC_NODE_COUNTERS(X)           \
+	X(xpod_hint)                  \
+	X(xpod_pair_created)          \
+	X(xpod_pair_ready)            \
+	X(xpod_pair_collided)         \
+	X(errors__xpod_insert)        \
+	X(errors__xpod_pair_full)     \
+	X(xpod_msg_redirect)          \
+	X(xpod_msg_redirect_bytes)    \
+	X(xpod_msg_pass)              \
+	X(xpod_msg_pass_bytes)        \
+	X(xpod_msg_demote_unpaired)   \
+	X(xpod_msg_demote_unanswered) \
 	X(xpod_msg_demote_peer_missing)
 
 #define SC_COUNTER_ENUM(name) SC_X_##name,
@@ -368,11 +368,11 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 /* Node-wide (shared by the pods of a node), pinned under <dirname(pinPath)>/_node/maps/. */
 #define SC_MAP_XSOCKS "sc_xsocks"
 #define SC_MAP_XPAIRS "sc_xpairs"
-#define SC_MAP_XSK	 "sc_xsk"
+#define SC_MAP_XSK    "sc_xsk"
 #define SC_MAP_XSTATS "sc_xstats"
 #define SC_MAP_XHINTS "sc_xhints"
 /* bpffs refuses names with a dot; a pin path derived from a cgroup never starts with "_". */
-#define SC_NODE_DIR	 "_node"
+#define SC_NODE_DIR "_node"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096

@@ -45,6 +45,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "htab.h"
 #include "sidecap.h"
 
 #define SC_CACHE_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
@@ -53,18 +54,8 @@
 /* A vip and port as a set key: family, address, port in one byte string. */
 #define SC_VIP_KEY 19
 
-struct sc_name_set {
-	const char **v; /* NULL: empty slot; names belong to the cache's config */
-	size_t n, cap;	/* cap: a power of two, at least twice n */
-};
-
-struct sc_vip_set {
-	struct sc_vip_slot {
-		bool used;
-		uint8_t key[SC_VIP_KEY];
-	} * v;
-	size_t n, cap;
-};
+_Static_assert(SC_VIP_KEY <= SC_HTAB_INLINE, "a vip key is kept in its slot: adding one back "
+					     "after a removal cannot fail");
 
 struct sc_config_cache {
 	size_t min_size;
@@ -80,100 +71,18 @@ struct sc_config_cache {
 	size_t *starts;	      /* first byte of each item's "-" line; [n_services]: the end */
 	size_t endpoints;     /* in all services */
 	const char *unusable; /* why the last text parsed was not kept */
-	struct sc_name_set names;
-	struct sc_vip_set vips;
+	struct sc_htab names; /* borrowed from the kept config */
+	struct sc_htab vips;  /* copies of SC_VIP_KEY bytes */
 };
 
-static uint64_t sc_hash(const void *p, size_t len)
+static int sc_name_add(struct sc_htab *names, const char *name)
 {
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len--) {
-		h ^= *b++;
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	return sc_htab_add(names, name, strlen(name), 0);
 }
 
-/*
- * Linear probing; a removal moves later entries of the run back into the hole, so there are no
- * tombstones. The home of an entry is where its hash puts it.
- */
-static bool sc_between(size_t home, size_t hole, size_t at)
+static void sc_name_del(struct sc_htab *names, const char *name)
 {
-	/* Whether HOME lies cyclically in (HOLE, AT]: such an entry may not move into HOLE. */
-	return hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
-}
-
-static size_t sc_name_home(const struct sc_name_set *s, const char *name)
-{
-	return sc_hash(name, strlen(name)) & (s->cap - 1);
-}
-
-static size_t sc_name_slot(const struct sc_name_set *s, const char *name)
-{
-	size_t i = sc_name_home(s, name);
-
-	while (s->v[i] && strcmp(s->v[i], name))
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int sc_name_reserve(struct sc_name_set *s, size_t want)
-{
-	struct sc_name_set big = {.cap = s->cap ? s->cap : 64};
-	size_t i;
-
-	while (big.cap < 2 * want)
-		big.cap *= 2;
-	if (big.cap == s->cap)
-		return 0;
-	big.v = calloc(big.cap, sizeof(*big.v));
-	if (!big.v)
-		return -ENOMEM;
-	for (i = 0; i < s->cap; i++)
-		if (s->v[i])
-			big.v[sc_name_slot(&big, s->v[i])] = s->v[i];
-	big.n = s->n;
-	free(s->v);
-	*s = big;
-	return 0;
-}
-
-/* Add NAME unless it is there: 0, -EEXIST, or -ENOMEM. */
-static int sc_name_add(struct sc_name_set *s, const char *name)
-{
-	size_t i;
-	int err = sc_name_reserve(s, s->n + 1);
-
-	if (err)
-		return err;
-	i = sc_name_slot(s, name);
-	if (s->v[i])
-		return -EEXIST;
-	s->v[i] = name;
-	s->n++;
-	return 0;
-}
-
-static void sc_name_del(struct sc_name_set *s, const char *name)
-{
-	size_t hole, i;
-
-	if (!s->cap)
-		return;
-	hole = sc_name_slot(s, name);
-	if (!s->v[hole])
-		return;
-	for (i = (hole + 1) & (s->cap - 1); s->v[i]; i = (i + 1) & (s->cap - 1)) {
-		if (sc_between(sc_name_home(s, s->v[i]), hole, i))
-			continue;
-		s->v[hole] = s->v[i];
-		hole = i;
-	}
-	s->v[hole] = NULL;
-	s->n--;
+	sc_htab_del(names, name, strlen(name));
 }
 
 static void sc_vip_key(const struct sc_service_cfg *svc, uint8_t *key)
@@ -184,86 +93,30 @@ static void sc_vip_key(const struct sc_service_cfg *svc, uint8_t *key)
 	key[18] = svc->port & 0xff;
 }
 
-static size_t sc_vip_home(const struct sc_vip_set *s, const uint8_t *key)
-{
-	return sc_hash(key, SC_VIP_KEY) & (s->cap - 1);
-}
-
-static size_t sc_vip_slot(const struct sc_vip_set *s, const uint8_t *key)
-{
-	size_t i = sc_vip_home(s, key);
-
-	while (s->v[i].used && memcmp(s->v[i].key, key, SC_VIP_KEY))
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int sc_vip_reserve(struct sc_vip_set *s, size_t want)
-{
-	struct sc_vip_set big = {.cap = s->cap ? s->cap : 64};
-	size_t i;
-
-	while (big.cap < 2 * want)
-		big.cap *= 2;
-	if (big.cap == s->cap)
-		return 0;
-	big.v = calloc(big.cap, sizeof(*big.v));
-	if (!big.v)
-		return -ENOMEM;
-	for (i = 0; i < s->cap; i++)
-		if (s->v[i].used)
-			big.v[sc_vip_slot(&big, s->v[i].key)] = s->v[i];
-	big.n = s->n;
-	free(s->v);
-	*s = big;
-	return 0;
-}
-
-static int sc_vip_add(struct sc_vip_set *s, const struct sc_service_cfg *svc)
+static int sc_vip_add(struct sc_htab *vips, const struct sc_service_cfg *svc)
 {
 	uint8_t key[SC_VIP_KEY];
-	size_t i;
-	int err = sc_vip_reserve(s, s->n + 1);
 
-	if (err)
-		return err;
 	sc_vip_key(svc, key);
-	i = sc_vip_slot(s, key);
-	if (s->v[i].used)
-		return -EEXIST;
-	s->v[i].used = true;
-	memcpy(s->v[i].key, key, SC_VIP_KEY);
-	s->n++;
-	return 0;
+	return sc_htab_add(vips, key, sizeof(key), 0);
 }
 
-static void sc_vip_del(struct sc_vip_set *s, const struct sc_service_cfg *svc)
+static void sc_vip_del(struct sc_htab *vips, const struct sc_service_cfg *svc)
 {
 	uint8_t key[SC_VIP_KEY];
-	size_t hole, i;
 
-	if (!s->cap)
-		return;
 	sc_vip_key(svc, key);
-	hole = sc_vip_slot(s, key);
-	if (!s->v[hole].used)
-		return;
-	for (i = (hole + 1) & (s->cap - 1); s->v[i].used; i = (i + 1) & (s->cap - 1)) {
-		if (sc_between(sc_vip_home(s, s->v[i].key), hole, i))
-			continue;
-		s->v[hole] = s->v[i];
-		hole = i;
-	}
-	s->v[hole].used = false;
-	s->n--;
+	sc_htab_del(vips, key, sizeof(key));
 }
 
 struct sc_config_cache *sc_config_cache_new(size_t min_size)
 {
 	struct sc_config_cache *c = calloc(1, sizeof(*c));
 
-	if (c)
+	if (c) {
 		c->min_size = min_size;
+		c->names.borrow = true;
+	}
 	return c;
 }
 
@@ -275,14 +128,12 @@ static void sc_cache_drop(struct sc_config_cache *c)
 	free(c->name);
 	free(c->text);
 	free(c->starts);
-	free(c->names.v);
-	free(c->vips.v);
+	sc_htab_free(&c->names);
+	sc_htab_free(&c->vips);
 	c->usable = false;
 	c->name = c->text = NULL;
 	c->starts = NULL;
 	c->len = c->endpoints = 0;
-	memset(&c->names, 0, sizeof(c->names));
-	memset(&c->vips, 0, sizeof(c->vips));
 }
 
 void sc_config_cache_free(struct sc_config_cache *c)
@@ -391,8 +242,8 @@ static int sc_cache_fill_sets(struct sc_config_cache *c)
 	size_t i;
 	int err;
 
-	err = sc_name_reserve(&c->names, c->cfg.n_services)
-		      ?: sc_vip_reserve(&c->vips, c->cfg.n_services);
+	err = sc_htab_reserve(&c->names, c->cfg.n_services)
+		      ?: sc_htab_reserve(&c->vips, c->cfg.n_services);
 	for (i = 0; !err && i < c->cfg.n_services; i++) {
 		err = sc_name_add(&c->names, c->cfg.services[i].name)
 			      ?: sc_vip_add(&c->vips, &c->cfg.services[i]);

@@ -214,8 +214,8 @@ static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
 	{
 		const char *name = bpf_map__name(map);
 
-		err = sc_pin_map_path(path, sizeof(path),
-				      sc_map_is_node(name) ? node : pin_path, name);
+		err = sc_pin_map_path(path, sizeof(path), sc_map_is_node(name) ? node : pin_path,
+				      name);
 		if (err)
 			return err;
 		err = bpf_map__set_pin_path(map, path);
@@ -244,7 +244,8 @@ static int sc_node_link(struct sc_pod *pod, const char *node)
 	if (fd >= 0) {
 		if (bpf_link_update(fd, prog_fd, NULL)) {
 			err = -errno;
-			pr_warn("%s: replacing the node sk_msg program failed: %s (run `interceptor "
+			pr_warn("%s: replacing the node sk_msg program failed: %s (run "
+				"`interceptor "
 				"cleanup` for every pod of the node)\n",
 				path, strerror(-err));
 			close(fd);

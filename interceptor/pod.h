@@ -34,8 +34,8 @@ struct sc_pod {
 	char pin_path[PATH_MAX];
 	int cgroup_fd;
 	int link_fd[SC_LINK__MAX];
-	int adopted;  /* links found pinned and updated to the new programs */
-	int netns_fd; /* the pod's network namespace, -1 when inbound steering is off */
+	int adopted;	  /* links found pinned and updated to the new programs */
+	int netns_fd;	  /* the pod's network namespace, -1 when inbound steering is off */
 	int node_link_fd; /* the node sk_msg link (<dirname(pinPath)>/_node/links/sk_msg) */
 	/* The config each policy slot holds (owned; NULL: unknown, as after adopting pins), so
 	 * the next policy is written into a slot as a diff. */

@@ -101,13 +101,12 @@ static const struct sc_counter_metric sc_counter_metrics[] = {
 static const struct sc_counter_metric sc_node_counter_metrics[] = {
 	{"xpod_msg_redirect", "sidecap_node_skmsg_messages_total", "path", "socket", NULL, NULL},
 	{"xpod_msg_pass", "sidecap_node_skmsg_messages_total", "path", "tcp", NULL, NULL},
-	{"xpod_msg_redirect_bytes", "sidecap_node_skmsg_bytes_total", "path", "socket", NULL,
-	 NULL},
+	{"xpod_msg_redirect_bytes", "sidecap_node_skmsg_bytes_total", "path", "socket", NULL, NULL},
 	{"xpod_msg_pass_bytes", "sidecap_node_skmsg_bytes_total", "path", "tcp", NULL, NULL},
 	{"xpod_msg_demote_unpaired", "sidecap_node_skmsg_demotions_total", "reason", "unpaired",
 	 NULL, NULL},
-	{"xpod_msg_demote_unanswered", "sidecap_node_skmsg_demotions_total", "reason",
-	 "unanswered", NULL, NULL},
+	{"xpod_msg_demote_unanswered", "sidecap_node_skmsg_demotions_total", "reason", "unanswered",
+	 NULL, NULL},
 	{"xpod_msg_demote_peer_missing", "sidecap_node_skmsg_demotions_total", "reason",
 	 "peer_missing", NULL, NULL},
 	{"xpod_pair_created", "sidecap_node_pairs_total", "event", "offered", NULL, NULL},
@@ -315,8 +314,8 @@ static void sc_prom_pick(void *arg, const char *svc, const char *ep, __u64 n)
 
 /* The samples of FAMILY among the N metrics M, whose counters are NAMES/VALUES. */
 static void sc_prom_counters(struct sc_prom *p, const char *family,
-			     const struct sc_counter_metric *m, size_t n,
-			     const char *const *names, size_t ncounters, const __u64 *values)
+			     const struct sc_counter_metric *m, size_t n, const char *const *names,
+			     size_t ncounters, const __u64 *values)
 {
 	size_t i, j;
 
@@ -363,7 +362,8 @@ int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 				 sizeof(sc_counter_metrics) / sizeof(sc_counter_metrics[0]),
 				 sc_counter_names, SC_C__MAX, counters);
 		sc_prom_counters(&p, sc_families[f].name, sc_node_counter_metrics,
-				 sizeof(sc_node_counter_metrics) / sizeof(sc_node_counter_metrics[0]),
+				 sizeof(sc_node_counter_metrics) /
+					 sizeof(sc_node_counter_metrics[0]),
 				 sc_node_counter_names, SC_X__MAX, node);
 	}
 	sc_prom_family(&p, "sidecap_errors_total", SC_PROM_COUNTER,
@@ -464,8 +464,8 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 				(unsigned long long)counters[i]);
 		fprintf(out, "\n  },\n  \"node_counters\": {");
 		for (i = 0; i < SC_X__MAX; i++)
-			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "",
-				sc_node_counter_names[i], (unsigned long long)node[i]);
+			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "", sc_node_counter_names[i],
+				(unsigned long long)node[i]);
 		fprintf(out, "\n  },\n  \"maps\": {");
 		for (i = 0; i < sizeof(sc_occupancy) / sizeof(sc_occupancy[0]); i++)
 			fprintf(out, "%s\n    \"%s\": {\"entries\": %ld, \"capacity\": %ld}",

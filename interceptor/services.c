@@ -12,132 +12,37 @@
 #include "log.h"
 #include "services.h"
 
-/* An open-addressing table from a string to a u32. */
-struct sc_name_id {
-	const char *name;
-	uint32_t id;
-};
-
-struct sc_strmap {
-	struct sc_name_id *v;
-	size_t n, cap; /* cap is a power of two, at least twice n */
-};
-
-static uint64_t sc_fnv(const void *p, size_t len, uint64_t h)
-{
-	const unsigned char *b = p;
-
-	while (len--) {
-		h ^= *b++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define SC_FNV_INIT 0xcbf29ce484222325ULL
-
-static struct sc_name_id *sc_strmap_slot(const struct sc_strmap *m, const char *name)
-{
-	size_t i = sc_fnv(name, strlen(name), SC_FNV_INIT) & (m->cap - 1);
-
-	while (m->v[i].name && strcmp(m->v[i].name, name))
-		i = (i + 1) & (m->cap - 1);
-	return &m->v[i];
-}
-
-static int sc_strmap_grow(struct sc_strmap *m, size_t want)
-{
-	struct sc_strmap bigger = {.cap = m->cap ? m->cap : 64};
-	size_t i;
-
-	while (bigger.cap < 2 * want)
-		bigger.cap *= 2;
-	if (bigger.cap == m->cap)
-		return 0;
-	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
-	if (!bigger.v)
-		return -ENOMEM;
-	for (i = 0; i < m->cap; i++)
-		if (m->v[i].name)
-			*sc_strmap_slot(&bigger, m->v[i].name) = m->v[i];
-	bigger.n = m->n;
-	free(m->v);
-	*m = bigger;
-	return 0;
-}
-
-/* Insert NAME -> ID (NAME must stay valid). */
-static int sc_strmap_put(struct sc_strmap *m, const char *name, uint32_t id)
-{
-	struct sc_name_id *e;
-	int err = sc_strmap_grow(m, m->n + 1);
-
-	if (err)
-		return err;
-	e = sc_strmap_slot(m, name);
-	if (!e->name)
-		m->n++;
-	e->name = name;
-	e->id = id;
-	return 0;
-}
-
-static const struct sc_name_id *sc_strmap_get(const struct sc_strmap *m, const char *name)
-{
-	const struct sc_name_id *e;
-
-	if (!m->cap)
-		return NULL;
-	e = sc_strmap_slot(m, name);
-	return e->name ? e : NULL;
-}
-
 uint32_t sc_svc_id_find(const struct sc_svc_ids *ids, const char *name)
 {
-	struct sc_strmap m = {.v = ids->v, .n = ids->n, .cap = ids->cap};
-	const struct sc_name_id *e = sc_strmap_get(&m, name);
+	size_t id;
 
-	return e ? e->id : UINT32_MAX;
+	return sc_htab_find(&ids->by_name, name, strlen(name), &id) ? (uint32_t)id : UINT32_MAX;
 }
 
 /* The id of NAME, assigning the next one to a new name (the table keeps its own copy). */
 static int sc_svc_id(struct sc_svc_ids *ids, const char *name, uint32_t *id)
 {
-	struct sc_strmap m = {.v = ids->v, .n = ids->n, .cap = ids->cap};
-	const struct sc_name_id *e = sc_strmap_get(&m, name);
-	char *copy;
+	size_t found;
 	int err;
 
-	if (e) {
-		*id = e->id;
+	if (sc_htab_find(&ids->by_name, name, strlen(name), &found)) {
+		*id = found;
 		return 0;
 	}
-	copy = strdup(name);
-	if (!copy)
-		return -ENOMEM;
-	err = sc_strmap_put(&m, copy, ids->next);
-	if (err) {
-		free(copy);
+	err = sc_htab_add(&ids->by_name, name, strlen(name), ids->next);
+	if (err)
 		return err;
-	}
-	ids->v = m.v;
-	ids->n = m.n;
-	ids->cap = m.cap;
 	*id = ids->next++;
 	return 0;
 }
 
 void sc_svc_ids_free(struct sc_svc_ids *ids)
 {
-	size_t i;
-
 	if (ids->pruned) {
 		sc_config_free(ids->pruned);
 		free(ids->pruned);
 	}
-	for (i = 0; i < ids->cap; i++)
-		free((char *)ids->v[i].name);
-	free(ids->v);
+	sc_htab_free(&ids->by_name);
 	memset(ids, 0, sizeof(*ids));
 }
 
@@ -220,7 +125,8 @@ static void sc_svc_key_of(struct sc_svc_key *k, uint32_t slot, const struct sc_s
 /* An endpoint's identity for Maglev: its address and port, not its place in the list. */
 static uint64_t sc_ep_id(int family, const void *addr, uint16_t port)
 {
-	return sc_fnv(&port, sizeof(port), sc_fnv(addr, family == AF_INET ? 4 : 16, SC_FNV_INIT));
+	return sc_fnv1a(&port, sizeof(port),
+			sc_fnv1a(addr, family == AF_INET ? 4 : 16, SC_FNV1A_INIT));
 }
 
 /*
@@ -441,7 +347,7 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 			  .val_size = sizeof(struct sc_table_chunk)},
 		.ep = {.key_size = sizeof(struct sc_ep_key), .val_size = sizeof(struct sc_addr)},
 	};
-	struct sc_strmap old_by_name = {0};
+	struct sc_htab old_by_name = {.borrow = true}; /* name -> index in OLD */
 	unsigned char *kept = NULL;
 	size_t i, lo = 0, old_hi = 0, new_hi = new->n_services;
 	int err = 0;
@@ -463,22 +369,24 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 		if (!kept)
 			return -ENOMEM;
 		for (i = lo; !err && i < old_hi; i++)
-			err = sc_strmap_put(&old_by_name, old->services[i].name, i);
+			err = sc_htab_set(&old_by_name, old->services[i].name,
+					  strlen(old->services[i].name), i);
 	}
 
 	for (i = lo; !err && i < new_hi; i++) {
 		const struct sc_service_cfg *s = &new->services[i];
-		const struct sc_name_id *o = old ? sc_strmap_get(&old_by_name, s->name) : NULL;
+		size_t o;
+		bool in_old = old && sc_htab_find(&old_by_name, s->name, strlen(s->name), &o);
 		uint32_t id;
 
 		err = sc_svc_id(ids, s->name, &id);
 		if (err)
 			break;
-		if (o) {
-			kept[o->id] = 1;
-			if (sc_service_equal(&old->services[o->id], s))
+		if (in_old) {
+			kept[o] = 1;
+			if (sc_service_equal(&old->services[o], s))
 				continue;
-			err = sc_queue_keys(maps, &del, slot, id, &old->services[o->id]);
+			err = sc_queue_keys(maps, &del, slot, id, &old->services[o]);
 		}
 		if (!err)
 			err = sc_queue_entries(maps, &put, slot, id, s);
@@ -517,7 +425,7 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 	sc_batch_free(&put.svc);
 	sc_batch_free(&put.chunk);
 	sc_batch_free(&put.ep);
-	free(old_by_name.v);
+	sc_htab_free(&old_by_name);
 	free(kept);
 	return err;
 }
@@ -573,20 +481,22 @@ static void sc_prune_service_picks(const struct sc_svc_maps *maps, uint32_t id,
 static int sc_prune_picks_diff(const struct sc_svc_maps *maps, struct sc_svc_ids *ids,
 			       const struct sc_config *prev, const struct sc_config *cfg)
 {
-	struct sc_strmap by_name = {0};
-	const struct sc_name_id *e;
-	size_t i, lo, prev_hi, cfg_hi;
+	struct sc_htab by_name = {.borrow = true}; /* name -> index in CFG */
+	const struct sc_service_cfg *now;
+	size_t i, k, lo, prev_hi, cfg_hi;
+	const char *name;
 	int err = 0;
 
 	sc_services_common(prev, cfg, &lo, &prev_hi, &cfg_hi);
 	for (i = lo; !err && i < cfg_hi; i++)
-		err = sc_strmap_put(&by_name, cfg->services[i].name, i);
+		err = sc_htab_set(&by_name, cfg->services[i].name, strlen(cfg->services[i].name),
+				  i);
 	for (i = lo; !err && i < prev_hi; i++) {
-		e = sc_strmap_get(&by_name, prev->services[i].name);
-		sc_prune_service_picks(maps, sc_svc_id_find(ids, prev->services[i].name),
-				       &prev->services[i], e ? &cfg->services[e->id] : NULL);
+		name = prev->services[i].name;
+		now = sc_htab_find(&by_name, name, strlen(name), &k) ? &cfg->services[k] : NULL;
+		sc_prune_service_picks(maps, sc_svc_id_find(ids, name), &prev->services[i], now);
 	}
-	free(by_name.v);
+	sc_htab_free(&by_name);
 	return err;
 }
 

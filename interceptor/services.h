@@ -9,13 +9,11 @@
 
 #include <stdint.h>
 #include "config.h"
-
-struct sc_name_id;
+#include "htab.h"
 
 /* Service ids by name, stable for the life of the daemon. */
 struct sc_svc_ids {
-	struct sc_name_id *v; /* sorted by name */
-	size_t n, cap;
+	struct sc_htab by_name; /* name -> id, names copied */
 	uint32_t next;
 	struct sc_config *pruned; /* the config picks were last pruned against (shares services) */
 };

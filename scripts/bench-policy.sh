@@ -35,6 +35,8 @@ cleanup() {
 	if [ -d "$CG" ]; then echo 1 >"$CG/cgroup.kill"; sleep 0.2; rmdir "$CG"; fi
 	ip netns del $POD 2>/dev/null
 	ip netns del $REM 2>/dev/null
+	# The daemon's own timings (parse, apply) of every reload, for the record.
+	[ -f "$WORK/daemon.log" ] && cp "$WORK/daemon.log" "$OUT/policy-daemon.log"
 	rm -rf "$WORK"
 }
 stop_daemon() {
@@ -120,6 +122,9 @@ for round in $(seq "$ROUNDS"); do
 		start_daemon
 		# Load N services at once, then edit one of them, back and forth.
 		load[$n]+="$($B/applytime $PIN "$WORK/cfg.yaml" "$WORK/a$n.yaml" | field apply_ms) "
+		# Once live, the daemon writes the same services into the idle slot (so that edits are
+		# diffs); a control plane's next write comes later than that, so wait for it.
+		sleep 1
 		for i in 1 2 3; do
 			edit[$n]+="$($B/applytime $PIN "$WORK/cfg.yaml" "$WORK/b$n.yaml" | field apply_ms) "
 			edit[$n]+="$($B/applytime $PIN "$WORK/cfg.yaml" "$WORK/a$n.yaml" | field apply_ms) "

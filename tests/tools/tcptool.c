@@ -234,8 +234,13 @@ static void sha_hex(EVP_MD_CTX *ctx, char out[TT_SHA_HEX])
 
 	if (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32)
 		sha_fail("EVP_DigestFinal_ex");
-	for (i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	static const char hex[] = "0123456789abcdef";
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * len] = '\0';
 }
 
 static uint64_t xorshift64s(uint64_t *x)
@@ -262,13 +267,16 @@ static size_t stream_peek(struct tt_stream *s, const uint8_t **p)
 	if (s->off == s->len) {
 		if (!s->left)
 			return 0;
-		for (i = 0; i < TT_BLOCK; i += 8) {
+		s->off = 0;
+		s->len = s->left < TT_BLOCK ? s->left : TT_BLOCK;
+		/* Only what is left: a 64 B request must not cost a 64 KiB block of CPU. Every
+		 * block starts where the last left the generator, so a peer that generates whole
+		 * blocks sees the same bytes. */
+		for (i = 0; i < s->len; i += 8) {
 			uint64_t v = htole64(xorshift64s(&s->x));
 
 			memcpy(s->blk + i, &v, sizeof(v));
 		}
-		s->off = 0;
-		s->len = s->left < TT_BLOCK ? s->left : TT_BLOCK;
 	}
 	*p = s->blk + s->off;
 	return s->len - s->off;
