@@ -42,10 +42,14 @@ static __always_inline enum sc_counter sc_outbound_decision(const struct sc_poli
 		return SC_C_connect_skip_excluded_port;
 	if (!(p->flags & SC_F_OUT_ALL_PORTS) && !sc_port_in(slot, SC_PORT_OUT_INCLUDE, port))
 		return SC_C_connect_skip_port_not_included;
-	/* Excluded ranges win over included ones whatever their lengths, as in istio-iptables. */
-	if (sc_cidr_in(slot, v6 ? SC_CIDR_OUT_EXCLUDE6 : SC_CIDR_OUT_EXCLUDE4, dst->addr, v6))
+	/* Excluded ranges win over included ones whatever their lengths, as in istio-iptables.
+	 * A lookup whose answer the policy already gives (no excluded range of the family, or
+	 * everything included) is not made. */
+	if (!(p->flags & (v6 ? SC_F_OUT_EXCL_NONE6 : SC_F_OUT_EXCL_NONE4)) &&
+	    sc_cidr_in(slot, v6 ? SC_CIDR_OUT_EXCLUDE6 : SC_CIDR_OUT_EXCLUDE4, dst->addr, v6))
 		return SC_C_connect_skip_excluded_cidr;
-	if (!sc_cidr_in(slot, v6 ? SC_CIDR_OUT_INCLUDE6 : SC_CIDR_OUT_INCLUDE4, dst->addr, v6))
+	if (!(p->flags & (v6 ? SC_F_OUT_INCL_ALL6 : SC_F_OUT_INCL_ALL4)) &&
+	    !sc_cidr_in(slot, v6 ? SC_CIDR_OUT_INCLUDE6 : SC_CIDR_OUT_INCLUDE4, dst->addr, v6))
 		return SC_C_connect_skip_cidr_not_included;
 	return SC_C_connect_redirect;
 }

@@ -23,6 +23,12 @@
 #define SC_F_FAIL_OPEN	   (1u << 4) /* proxy.failOpen */
 #define SC_F_ORIG_SERVICE  (1u << 5) /* proxy.originalDst: service (VIP, not the endpoint) */
 #define SC_F_INBOUND	   (1u << 6) /* sk_lookup steering is on */
+/* What the CIDR lookups of a connect would answer anyway: includeIPRanges holds 0.0.0.0/0 (::/0),
+ * excludeIPRanges holds no IPv4 (IPv6) range. The connect program skips those lookups. */
+#define SC_F_OUT_INCL_ALL4  (1u << 7)
+#define SC_F_OUT_INCL_ALL6  (1u << 8)
+#define SC_F_OUT_EXCL_NONE4 (1u << 9)
+#define SC_F_OUT_EXCL_NONE6 (1u << 10)
 
 /* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
 struct sc_policy {

@@ -3,7 +3,7 @@
  * TCP life-cycle events of the pod's sockets:
  *  - the app's redirected socket sends its SYN: publish its original destination under its
  *    tuple (sc_handover), so that the proxy's side of the connection can find it;
- *  - the proxy's side is established: copy the original destination into that socket's storage,
+ *  - the proxy's side is established: move the original destination into that socket's storage,
  *    where cgroup/getsockopt answers SO_ORIGINAL_DST from;
  *  - a socket whose two ends are both in this network namespace is established: put it in the
  *    sockhash (sk_msg then carries its bytes socket to socket) and create its flow entry;
@@ -13,6 +13,11 @@
  *    sk_lookup finds it to steer inbound connections (no fd passing, and a restarted proxy is
  *    picked up by itself);
  *  - a socket closes: delete what it published. Sockhashes drop closed sockets by themselves.
+ *
+ * A close callback (BPF_SOCK_OPS_STATE_CB) runs on every state change of the socket that asks for
+ * it, so only sockets with something to delete ask: the end that created a flow entry (one per
+ * connection), and both ends of a pair of two pods. A handover entry needs none: the proxy's side
+ * deletes it when it takes it.
  */
 #include "lib/common.h"
 
@@ -52,17 +57,17 @@ static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops)
 		return;
 	sc_sockops_tuple(skops, &t);
 	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
-		/* The proxy will not learn the original destination and closes the connection:
-		 * the map is sized for the pod's concurrent connections, so this is an alarm. */
+		/* The proxy will not learn the original destination and closes the connection. An
+		 * LRU update fails only on memory allocation: an alarm. */
 		sc_count(SC_C_errors__handover_full);
 		return;
 	}
 	sc_count(SC_C_sockops_handover_stored);
-	sc_watch_close(skops);
 }
 
 /* The accepted socket of a redirected connection takes the original destination from the app's
- * side: the app's tuple is this socket's, seen from the other end. */
+ * side: the app's tuple is this socket's, seen from the other end. The entry is deleted once
+ * taken; nothing else reads it. */
 static __always_inline void sc_claim_handover(struct bpf_sock_ops *skops, const struct sc_tuple *t)
 {
 	struct sc_tuple app;
@@ -82,6 +87,7 @@ static __always_inline void sc_claim_handover(struct bpf_sock_ops *skops, const 
 	}
 	*stored = *o;
 	stored->flags = SC_ORIG_F_ACCEPTED;
+	bpf_map_delete_elem(&sc_handover, &app);
 	sc_count(SC_C_sockops_handover_claimed);
 }
 
@@ -102,11 +108,14 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 		return;
 	}
 	sc_count(SC_C_sockops_sockhash_insert);
-	sc_watch_close(skops);
-	/* Whichever end is established first creates the entry; the other finds it there. */
+	/* Whichever end is established first creates the entry, and deletes it when it closes;
+	 * the other finds it there. (The active end's callback runs before it sends the ACK that
+	 * establishes the passive end, so the creator is the active end whenever that is ours.) */
 	sc_flow_key(&key, t);
 	err = bpf_map_update_elem(&sc_flows, &key, &fresh, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST */)
+	if (!err)
+		sc_watch_close(skops);
+	else if (err != -17 /* EEXIST */)
 		/* Fails open: with no flow entry, sk_msg never redirects this connection. */
 		sc_count(SC_C_errors__flow_full);
 }
@@ -253,24 +262,25 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 		sc_pair_up(skops, &t, passive);
 }
 
+/* Only sockets that asked (sc_watch_close) get here: a local flow's creator, or an end of a pair
+ * of two pods. */
 static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 {
 	struct sc_tuple t = {}, key;
-	struct sc_origdst *o;
 	struct sc_xsock *xs;
 	struct bpf_sock *sk = skops->sk;
 
 	sc_sockops_tuple(skops, &t);
-	sc_flow_key(&key, &t);
-	bpf_map_delete_elem(&sc_flows, &key);
+	if (sc_tuple_is_local(&t)) {
+		sc_flow_key(&key, &t);
+		bpf_map_delete_elem(&sc_flows, &key);
+		return;
+	}
 	if (!sk)
 		return;
 	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
 	if (xs)
 		bpf_map_delete_elem(&sc_xpairs, &xs->pair);
-	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
-	if (o && (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) == SC_ORIG_F_CLIENT)
-		bpf_map_delete_elem(&sc_handover, &t);
 }
 
 static __always_inline void sc_handle_listen(struct bpf_sock_ops *skops)

@@ -35,6 +35,20 @@ static void sc_add_cidrs(struct sc_compiled *c, __u32 slot, __u32 kind4, __u32 k
 	}
 }
 
+/* SC_F_OUT_INCL_ALL4/6 and SC_F_OUT_EXCL_NONE4/6: the CIDR answers known without a lookup. */
+static __u32 sc_cidr_flags(const struct sc_cidr_set *incl, const struct sc_cidr_set *excl)
+{
+	__u32 f = SC_F_OUT_EXCL_NONE4 | SC_F_OUT_EXCL_NONE6;
+	size_t i;
+
+	for (i = 0; i < excl->n; i++)
+		f &= excl->v[i].family == AF_INET ? ~SC_F_OUT_EXCL_NONE4 : ~SC_F_OUT_EXCL_NONE6;
+	for (i = 0; i < incl->n; i++)
+		if (incl->v[i].prefixlen == 0)
+			f |= incl->v[i].family == AF_INET ? SC_F_OUT_INCL_ALL4 : SC_F_OUT_INCL_ALL6;
+	return f;
+}
+
 static bool sc_port_set_has(const struct sc_port_set *set, uint16_t port)
 {
 	size_t i;
@@ -103,6 +117,7 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		pol->flags |= SC_F_OUT_ALL_PORTS;
 	if (cfg->inbound.include_ports.all)
 		pol->flags |= SC_F_IN_ALL_PORTS;
+	pol->flags |= sc_cidr_flags(&cfg->outbound.include_ranges, &cfg->outbound.exclude_ranges);
 	pol->msg_unanswered_limit = SC_DEFAULT_UNANSWERED_LIMIT;
 	pol->generation = generation;
 

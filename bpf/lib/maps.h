@@ -60,10 +60,12 @@ struct sc_origdst_map {
 	__type(value, struct sc_origdst);
 };
 
-/* App socket tuple -> original destination, from the app's SYN until the app's socket closes:
- * how the accepted socket on the proxy's side finds it. */
+/* App socket tuple -> original destination, from the app's SYN until the proxy's side of the
+ * connection is established and takes it (and deletes it): how the accepted socket finds it. An
+ * LRU, so that the entry of a SYN nobody answered (the proxy died in between) ages out instead of
+ * needing a close callback on every app socket. */
 struct sc_handover_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SC_MAX_HANDOVER);
 	__type(key, struct sc_tuple);
 	__type(value, struct sc_origdst);

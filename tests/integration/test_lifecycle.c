@@ -60,6 +60,36 @@ Test(lifecycle, twenty_thousand_short_connections_leave_no_entry_behind)
 	wait_entries_zero(SC_MAP_HANDOVER);
 }
 
+/* A local connection whose other end is outside the pod's cgroup has one socket of ours: that
+ * socket creates the flow entry and must delete it, whether it is the active or the passive end
+ * (the close callback is asked for by the entry's creator only). */
+Test(lifecycle, flow_entries_go_with_connections_with_one_end_outside_the_cgroup)
+{
+	char line[1024], v[64];
+
+	tpod_start_daemon();
+	/* Passive end ours: the server is in the cgroup, the client is not. */
+	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", echo);
+	t_client(T_POD, line, "127.0.0.1", "7070", "--repeat", "300", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "300", "%s", line);
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 300);
+	/* The server's echoes find no peer in the sockhash: plain TCP, every byte intact. */
+	cr_assert_eq(tpod_counter(SC_C_msg_redirect), 0);
+	cr_assert_eq(tpod_counter(SC_C_msg_demote_peer_missing), 300);
+	wait_entries_zero(SC_MAP_FLOWS);
+	wait_entries_zero(SC_MAP_SOCKHASH);
+	/* Active end ours: the client is in the cgroup, the server is not. */
+	tpod_start_server(T_POD, "127.0.0.1", "7071", echo);
+	t_client(T_POD | T_CGROUP, line, "127.0.0.1", "7071", "--repeat", "300", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "300", "%s", line);
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 600);
+	cr_assert_eq(tpod_counter(SC_C_msg_demote_peer_missing), 600);
+	wait_entries_zero(SC_MAP_FLOWS);
+	wait_entries_zero(SC_MAP_SOCKHASH);
+	/* Nothing was redirected, so nothing was handed over. */
+	cr_assert_eq(tpod_map_entries(SC_MAP_HANDOVER), 0);
+}
+
 Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adopts)
 {
 	char *held[] = {T_BUILD "/tcptool",

@@ -23,6 +23,10 @@ static void teardown(void)
 
 TestSuite(policy, .fini = teardown);
 
+/* The flags that follow from outbound.includeIPRanges / excludeIPRanges. */
+#define CIDR_DEFAULT_FLAGS                                                                 \
+	(SC_F_OUT_INCL_ALL4 | SC_F_OUT_INCL_ALL6 | SC_F_OUT_EXCL_NONE4 | SC_F_OUT_EXCL_NONE6)
+
 static void parse(const char *text)
 {
 	cr_assert_eq(sc_config_parse_string("t.yaml", text, strlen(text), &cfg, &diags), 0, "%s",
@@ -70,7 +74,7 @@ Test(policy, defaults_compile_to_all_ports_both_families_and_no_gid)
 	cr_assert_eq(out.policy.outbound_port, 15001);
 	cr_assert_eq(out.policy.inbound_port, 15006);
 	cr_assert_eq(out.policy.flags, SC_F_VALID | SC_F_ACCEL | SC_F_OUT_ALL_PORTS |
-					       SC_F_IN_ALL_PORTS | SC_F_FAIL_OPEN);
+					       SC_F_IN_ALL_PORTS | SC_F_FAIL_OPEN | CIDR_DEFAULT_FLAGS);
 	cr_assert_eq(out.policy.msg_unanswered_limit, SC_DEFAULT_UNANSWERED_LIMIT);
 	cr_assert_eq(out.policy.generation, 7);
 	cr_assert_eq(out.n_ports, 0);
@@ -93,7 +97,8 @@ Test(policy, accel_and_fail_open_off_leave_only_valid_and_port_flags)
 {
 	parse("cgroup: /a\nproxy: {failOpen: false}\nacceleration: false\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
-	cr_assert_eq(out.policy.flags, SC_F_VALID | SC_F_OUT_ALL_PORTS | SC_F_IN_ALL_PORTS);
+	cr_assert_eq(out.policy.flags,
+		     SC_F_VALID | SC_F_OUT_ALL_PORTS | SC_F_IN_ALL_PORTS | CIDR_DEFAULT_FLAGS);
 }
 
 Test(policy, port_lists_become_keys_of_their_kind_and_slot)
@@ -146,6 +151,31 @@ Test(policy, cidrs_get_kind_by_family_and_direction)
 	assert_cidr_key(1, cidr_key(1, SC_CIDR_OUT_INCLUDE6, AF_INET6, "fd00::", 8));
 	assert_cidr_key(2, cidr_key(1, SC_CIDR_OUT_EXCLUDE4, AF_INET, "10.1.2.3", 32));
 	assert_cidr_key(3, cidr_key(1, SC_CIDR_OUT_EXCLUDE6, AF_INET6, "fd00::1", 128));
+	/* Both families have exclusions and no /0 inclusion: every lookup is made. */
+	cr_assert_eq(out.policy.flags & CIDR_DEFAULT_FLAGS, 0);
+}
+
+/* The connect program skips a CIDR lookup only where the policy already gives its answer. */
+Test(policy, cidr_flags_say_which_lookups_cannot_change_the_answer)
+{
+	parse("cgroup: /a\noutbound:\n  excludeIPRanges: [10.1.2.3]\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & CIDR_DEFAULT_FLAGS,
+		     SC_F_OUT_INCL_ALL4 | SC_F_OUT_INCL_ALL6 | SC_F_OUT_EXCL_NONE6);
+	sc_compiled_free(&out);
+	sc_config_free(&cfg);
+	sc_diags_free(&diags);
+	parse("cgroup: /a\noutbound:\n  includeIPRanges: [\"::/0\", 10.0.0.0/8]\n"
+	      "  excludeIPRanges: [\"fd00::/8\"]\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & CIDR_DEFAULT_FLAGS, SC_F_OUT_INCL_ALL6 | SC_F_OUT_EXCL_NONE4);
+	sc_compiled_free(&out);
+	sc_config_free(&cfg);
+	sc_diags_free(&diags);
+	/* Nothing included: the include lookups are made, and miss. */
+	parse("cgroup: /a\noutbound:\n  includeIPRanges: []\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & CIDR_DEFAULT_FLAGS, SC_F_OUT_EXCL_NONE4 | SC_F_OUT_EXCL_NONE6);
 }
 
 Test(policy, cidr_key_bytes_match_the_abi_layout)
