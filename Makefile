@@ -33,7 +33,7 @@ INTEG_SRCS := $(wildcard tests/integration/*.c)
 
 .PHONY: all deps test test-unit test-integration demo bench bench-policy clean format
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime
+     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -65,6 +65,9 @@ $(BUILD)/tcptool: tests/tools/tcptool.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
 
 $(BUILD)/applytime: tests/tools/applytime.c bpf/sidecap.h | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< -lbpf
+
+$(BUILD)/bpfstats: tests/tools/bpfstats.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf
 
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)

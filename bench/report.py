@@ -260,14 +260,17 @@ def markdown(summary, meta, raw, counters):
             "(every proxied connection walks them twice: the app's SYN and the sidecar's). "
             "eBPF: N services in the policy (hash lookups). Same tcptool workload as above; "
             "N = 0 is the main table's figure. setup: time to install the rules / start the "
-            "daemon with that policy.\n"
+            "daemon with that policy. The connect program's time per run comes from the kernel's "
+            "BPF statistics, on during the eBPF scale runs only (`build/bpfstats`): it is the "
+            "part of a connect the policy's size could change, apart from the machine's noise "
+            "(which moves a run's connect p50 between about 37 and 55 µs in every mode).\n"
         )
         L.append(
             "| N | iptables connect p50 µs | iptables connect p99 µs | iptables conns/s | "
             "iptables setup s | ebpf connect p50 µs | ebpf connect p99 µs | ebpf conns/s | "
-            "ebpf setup s |"
+            "ebpf setup s | ebpf connect program ns/run |"
         )
-        L.append("|---|---|---|---|---|---|---|---|---|")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
         rows = [(0, ("pod-remote", "conn", None))]
         rows += [(n, ("scale", "conn", n)) for n in ns]
         for n, (topo, wl, nn) in rows:
@@ -280,8 +283,11 @@ def markdown(summary, meta, raw, counters):
                     cell(e, "conns_per_s", 0),
                     cell(e, "setup_s", 2) if n else "–",
                 ]
+            e = summary.get((topo, wl, "ebpf", nn))
+            cells.append(cell(e, "connect4_ns_per_run", 0) if n else "–")
             L.append(f"| {n:,} | " + " | ".join(cells) + " |")
         L.append("")
+    L += profile_section(raw, meta)
     L.append("## Checks: did the traffic go where the mode says?\n")
     L.append(
         "Connections accepted by the proxy-stub sidecars (outbound in the app's pod, inbound in "
@@ -327,6 +333,84 @@ def markdown(summary, meta, raw, counters):
         L.append(f"- `plots/{name}.png`: {title}")
     L.append("")
     return "\n".join(L)
+
+
+PROFILE_GROUPS = [
+    ("user", "user space (apps, sidecar, server)"),
+    ("tcp/ip", "TCP/IP and sockets"),
+    ("other", "scheduler, syscalls, poll/epoll, VFS"),
+    ("netfilter", "netfilter: conntrack, NAT, rule walk"),
+    ("bpf", "our programs and their helpers and maps"),
+    ("sockmap", "sockmap: psock set-up and teardown, sk_msg paths"),
+    ("rcu+workqueue", "other deferred frees (RCU, work items)"),
+]
+
+
+def profile_section(raw, meta):
+    """The profile pass: CPU per connection by kernel subsystem, and our programs' run time."""
+    recs = [r for r in raw if r.get("workload") == "profile" and r.get("ok")]
+    if not recs:
+        return []
+    modes = [m for m in MODES if any(r["mode"] == m for r in recs)]
+    us, bpf = {}, {}
+    for r in recs:
+        perf, n, hz = r.get("perf") or {}, r.get("conns") or 0, r.get("hz") or 0
+        if not n or not hz or not perf.get("samples"):
+            continue
+        g = us.setdefault(r["mode"], {})
+        for key, _ in PROFILE_GROUPS:
+            g.setdefault(key, []).append(perf.get("groups", {}).get(key, 0) / hz / n * 1e6)
+        g.setdefault("total", []).append(perf["samples"] / hz / n * 1e6)
+        for name, v in (r.get("bpf") or {}).items():
+            b = bpf.setdefault(name, {}).setdefault(r["mode"], {"runs": [], "ns": []})
+            b["runs"].append(v.get("runs", 0) / n)
+            b["ns"].append(v.get("ns", 0) / n)
+
+    def m(v):
+        return statistics.median(v) if v else None
+
+    L = ["## Where a new connection's time goes (one pod, profile pass)\n"]
+    L.append(
+        f"The new-connections workload again ({meta.get('prof_conns', '?')} connections, "
+        f"{meta.get('prof_reps', '?')} repetition(s), medians), recorded by `perf record -e "
+        f"cpu-clock -g` on the benchmark's CPU: apps, sidecar, server, softirqs and kworkers "
+        f"alike. Each sample counts for the first subsystem found walking its call chain from the "
+        f"sampled function (`bench/perfgroups.py`): work a subsystem asks of the allocator or the "
+        f"scheduler is that subsystem's. perf's call chains slow every mode down, so these are "
+        f"CPU µs per connection under the profiler, for comparing modes, not the main table's.\n"
+    )
+    L.append("| CPU µs per connection | " + " | ".join(modes) + " | ebpf − iptables |")
+    L.append("|---|" + "---|" * (len(modes) + 1))
+    for key, title in PROFILE_GROUPS + [("total", "**all of the CPU**")]:
+        vals = [m(us.get(mode, {}).get(key, [])) for mode in modes]
+        e, i = m(us.get("ebpf", {}).get(key, [])), m(us.get("iptables", {}).get(key, []))
+        diff = "–" if e is None or i is None else f"{e - i:+.1f}"
+        L.append(f"| {title} | " + " | ".join(fmt(v, 1) for v in vals) + f" | {diff} |")
+    L.append("")
+    if bpf:
+        bm = [x for x in ("ebpf", "ebpf-noaccel") if x in modes]
+        L.append(
+            "Our programs, from the kernel's BPF run-time statistics (on for this pass only, "
+            "`build/bpfstats`): runs and ns per connection. A program's time includes its "
+            "helpers, so the sockops program's includes the psock set-up of `bpf_sock_hash_update`; "
+            "the psock teardown runs later, outside any program (sockmap row above).\n"
+        )
+        L.append("| program | " + " | ".join(f"{x} runs/conn | {x} ns/conn" for x in bm) + " |")
+        L.append("|---|" + "---|---|" * len(bm))
+        tot = {x: 0.0 for x in bm}
+        for name in sorted(bpf):
+            cells = []
+            for x in bm:
+                b = bpf[name].get(x)
+                if b is None:
+                    cells += ["–", "–"]
+                    continue
+                cells += [fmt(m(b["runs"]), 1), fmt(m(b["ns"]), 0)]
+                tot[x] += m(b["ns"]) or 0
+            L.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        L.append("| **all** | " + " | ".join(f"– | {fmt(tot[x], 0)}" for x in bm) + " |")
+        L.append("")
+    return L
 
 
 PLOTS = [
@@ -376,6 +460,8 @@ plot {', '.join(cols)}
 
 
 def plots(out, summary):
+    if not any(k[0] in TOPOS for k in summary):
+        return True  # a run of the profile pass alone: nothing to plot
     pdir = os.path.join(out, "plots")
     os.makedirs(pdir, exist_ok=True)
     gp = []

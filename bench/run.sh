@@ -13,7 +13,8 @@
 # Environment: BENCH_QUICK=1 (one repetition, short runs: under 3 minutes), BENCH_REPS, BENCH_T
 # (seconds per sockperf/iperf3/wrk run), BENCH_CONNS (connections per tcptool run),
 # BENCH_SCALE (policy sizes, e.g. "10 1000 10000"), BENCH_ONLY (space-separated subset of
-# "pod two scale").
+# "pod two scale profile"), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ (the profile pass:
+# connections per run, repetitions, perf samples per second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 missing=()
 for t in sockperf:sockperf iperf3:iperf3 wrk:wrk nginx:nginx-light haproxy:haproxy \
 	iptables:iptables nft:nftables conntrack:conntrack jq:jq gnuplot:gnuplot-nox \
-	python3:python3 taskset:util-linux nsenter:util-linux ss:iproute2; do
+	python3:python3 taskset:util-linux nsenter:util-linux ss:iproute2 perf:linux-perf bpftool:bpftool; do
 	command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
 [ ${#missing[@]} -eq 0 ] || { echo "bench: missing: apt-get install ${missing[*]}" >&2; exit 1; }
@@ -40,9 +41,15 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	REPS=${BENCH_REPS:-1} T=${BENCH_T:-2} CONNS=${BENCH_CONNS:-300} SCALE=${BENCH_SCALE:-"10 1000 10000"}
 else
-	REPS=${BENCH_REPS:-3} T=${BENCH_T:-5} CONNS=${BENCH_CONNS:-5000} SCALE=${BENCH_SCALE:-"10 1000 10000"}
+	REPS=${BENCH_REPS:-3} T=${BENCH_T:-5} CONNS=${BENCH_CONNS:-10000} SCALE=${BENCH_SCALE:-"10 1000 10000"}
 fi
-ONLY=${BENCH_ONLY:-"pod two scale"}
+ONLY=${BENCH_ONLY:-"pod two scale profile"}
+if [ "$QUICK" = 1 ]; then
+	PROF_CONNS=${BENCH_PROF_CONNS:-2000} PROF_REPS=${BENCH_PROF_REPS:-1}
+else
+	PROF_CONNS=${BENCH_PROF_CONNS:-20000} PROF_REPS=${BENCH_PROF_REPS:-2}
+fi
+PROF_HZ=${BENCH_PROF_HZ:-2000}
 MODES=(direct iptables ebpf ebpf-noaccel)
 # Every process of the benchmark (apps, sidecars, servers) runs on one CPU by default: on a small
 # VM a wake-up across vCPUs costs tens of µs and lands at random, which buries the differences
@@ -189,7 +196,7 @@ mkdir -p "$OUT" "$CGP"
 for c in "${CGS[@]}"; do mkdir -p "$CGP/$c"; done
 RAW=$OUT/raw.jsonl
 : >"$RAW"
-rm -rf "$OUT/status" "$OUT/plots"
+rm -rf "$OUT/status" "$OUT/plots" "$OUT/profile"
 
 # Topologies. one pod: bench-pod (10.201.1.1, cgroup pod) -- veth -- bench-remote (10.201.1.2).
 # two pods: bench-cli (10.201.2.1, cgroup cli) -- veth -- bench-srv (10.201.2.2, cgroup srv).
@@ -597,12 +604,81 @@ run_scale_point() { # MODE N REP
 	intercept "$mode" pod bench-pod "$n"
 	start_stub pod bench-pod
 	EXTRA=$(printf ',"n":%d,"setup_s":%s' "$n" "$SETUP_S")
+	# eBPF: BPF statistics on for the run, for the connect program's own time per run: the part
+	# of a connect that the policy's size could change, apart from the machine's noise. (They cost
+	# every program run some 20-40 ns, the same at every size.)
+	local sp= ns runs
+	if [ "$mode" = ebpf ]; then
+		$B/bpfstats sleep 600 >/dev/null 2>&1 &
+		sp=$!
+		mpids+=("$sp")
+	fi
 	w_conn scale "$mode" "$rep" pod bench-pod 10.201.1.2 pod
 	EXTRA=
+	if [ -n "$sp" ]; then
+		read -r runs ns < <(prog_stats bench-pod | jq -r '[.sc_connect4.runs // 0, .sc_connect4.ns // 0] | @tsv')
+		stop_pid "$sp"
+		# Into the run's record, the last line written.
+		local last
+		last=$(tail -1 "$RAW" | jq -c --argjson v "$(calc "$ns / ($runs + ($runs == 0))")" '. + {connect4_ns_per_run: $v}')
+		sed -i '$d' "$RAW"
+		echo "$last" >>"$RAW"
+	fi
 	save_status "scale-$n" "$mode" "$rep"
 	stop_sidecars
 	check_stubs scale-$n "$mode" "$rep" bench-pod
 	stop_mode
+}
+
+# Where a new connection's time goes (one pod): the connection workload again, recorded by perf
+# on the benchmark's CPU(s) (apps, sidecar, server, softirqs and kworkers alike) with the kernel's
+# BPF run-time statistics on. Its own pass: perf's call chains slow everything down, so its rates
+# are never the main table's. Per connection: CPU by kernel subsystem (bench/perfgroups.py) and
+# each of our programs' run time.
+# Run count and run time of our programs ({name: {runs, ns}}, JSON): those of pod NS's pinned
+# links and the node's sk_msg link. They count only while BPF statistics are on (build/bpfstats).
+prog_stats() { # NS
+	local l id ids=()
+	for l in "$PINBASE/$1"/links/* "$PINBASE"/_node/links/*; do
+		[ -e "$l" ] || continue
+		id=$(bpftool link show pinned "$l" -j 2>/dev/null | jq -r '.prog_id // empty')
+		[ -n "$id" ] && ids+=("$id")
+	done
+	{
+		for id in "${ids[@]}"; do bpftool prog show id "$id" -j 2>/dev/null || true; done
+	} | jq -s -c 'map({key: .name, value: {runs: (.run_cnt // 0), ns: (.run_time_ns // 0)}}) | from_entries'
+}
+json_or_null() { [ -s "$1" ] && jq -e . "$1" >/dev/null 2>&1 && jq -c . "$1" || echo null; }
+run_profile() { # MODE REP
+	local mode=$1 rep=$2 f=$OUT/profile/$1.$2 t0 t1 ppid cpus=(-C "$PIN")
+	[ "$PIN" = none ] && cpus=(-a)
+	mkdir -p "$OUT/profile"
+	intercept "$mode" pod bench-pod 0
+	[ "$mode" = direct ] || start_stub pod bench-pod
+	in_cg pod bench-pod $B/tcptool client 10.201.1.2 $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
+	$B/bpfstats perf record -q -e cpu-clock -F "$PROF_HZ" -g "${cpus[@]}" -o "$f.data" \
+		>"$f.perf.log" 2>&1 &
+	ppid=$!
+	mpids+=("$ppid") # an interrupted run stops it with the sidecars
+	sleep 0.5
+	t0=$(now_ns)
+	in_cg pod bench-pod timeout -k 5 $((BOUND + 120)) $B/tcptool client 10.201.1.2 $P_CONN --send 64 \
+		--repeat "$PROF_CONNS" --max-seconds 120 >"$f.out" 2>&1 || true
+	t1=$(now_ns)
+	kill -INT "$ppid" 2>/dev/null || true
+	wait "$ppid" 2>/dev/null || true
+	prog_stats bench-pod >"$f.bpf.json"
+	perf script -i "$f.data" -F comm,ip,sym 2>/dev/null | python3 bench/perfgroups.py >"$f.groups.json" ||
+		log "profile $mode: no perf samples: $(tail -2 "$f.perf.log" | tr '\n' ' ')"
+	rm -f "$f.data"
+	local ok
+	ok=$(sed -n 's/^summary .* ok=\([0-9]*\).*/\1/p' "$f.out")
+	emit profile "$mode" "$rep" profile "$(printf '"ok":%s,"conns":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
+		"$([ "${ok:-0}" -gt 0 ] && echo true || echo false)" "${ok:-0}" \
+		"$(calc "($t1 - $t0) / 1000000000")" "$PROF_HZ" \
+		"$(json_or_null "$f.groups.json")" "$(json_or_null "$f.bpf.json")")"
+	stop_sidecars
+	stop_mode "profile/$mode"
 }
 
 rotate() { # K ITEMS... -> ITEMS rotated left by K
@@ -644,11 +720,21 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	fi
 done
 
+if [[ " $ONLY " == *" profile "* ]]; then
+	for ((rep = 1; rep <= PROF_REPS; rep++)); do
+		mapfile -t order < <(rotate $((rep - 1)) "${MODES[@]}")
+		for mode in "${order[@]}"; do
+			log "profile $rep/$PROF_REPS $mode"
+			run_profile "$mode" "$rep"
+		done
+	done
+fi
+
 WALL=$(($(date +%s) - T0))
 cat >"$OUT/meta.json" <<EOF
 {"kernel":"$(uname -r)","cpus":$(nproc),"cpu_model":"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)",
  "date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","quick":$QUICK,"reps":$REPS,"t_s":$T,"conns":$CONNS,
- "wrk_conns":$WRK_CONNS,"scale":"$SCALE","iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
+ "wrk_conns":$WRK_CONNS,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
  "sockperf":"$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)",
  "pinned_cpus":"$PIN","loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
  "iperf3":"$(iperf3 --version | head -1)","haproxy":"$(haproxy -v | head -1 | awk '{ print $3 }')",
