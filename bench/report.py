@@ -206,7 +206,7 @@ def markdown(summary, meta, raw, counters):
         "divided by the work done. Error columns are totals over all repetitions.\n"
     )
     for topo in TOPOS:
-        if not any(k[0] == topo for k in summary):
+        if not any(k[0] == topo and k[1] != "profile" for k in summary):
             continue
         L.append(f"## {TOPO_TITLE[topo]}\n")
         for wl, metrics in METRICS.items():
@@ -232,7 +232,7 @@ def markdown(summary, meta, raw, counters):
         "lower is better; for rates and throughput higher is better.\n"
     )
     for topo in TOPOS:
-        if not any(k[0] == topo for k in summary):
+        if not any(k[0] == topo and k[1] != "profile" for k in summary):
             continue
         L.append(f"### {TOPO_TITLE[topo]}\n")
         L.append(
@@ -348,9 +348,16 @@ PROFILE_GROUPS = [
 
 def profile_section(raw, meta):
     """The profile pass: CPU per connection by kernel subsystem, and our programs' run time."""
-    recs = [r for r in raw if r.get("workload") == "profile" and r.get("ok")]
-    if not recs:
-        return []
+    L = []
+    for topo in TOPOS:
+        recs = [r for r in raw
+                if r.get("workload") == "profile" and r.get("ok") and r["topo"] == topo]
+        if recs:
+            L += profile_tables(recs, meta, TOPO_TITLE[topo])
+    return L
+
+
+def profile_tables(recs, meta, title):
     modes = [m for m in MODES if any(r["mode"] == m for r in recs)]
     us, bpf = {}, {}
     for r in recs:
@@ -369,7 +376,7 @@ def profile_section(raw, meta):
     def m(v):
         return statistics.median(v) if v else None
 
-    L = ["## Where a new connection's time goes (one pod, profile pass)\n"]
+    L = [f"## Where a new connection's time goes: {title} (profile pass)\n"]
     L.append(
         f"The new-connections workload again ({meta.get('prof_conns', '?')} connections, "
         f"{meta.get('prof_reps', '?')} repetition(s), medians), recorded by `perf record -e "
@@ -460,7 +467,7 @@ plot {', '.join(cols)}
 
 
 def plots(out, summary):
-    if not any(k[0] in TOPOS for k in summary):
+    if not any(k[0] in TOPOS and k[1] != "profile" for k in summary):
         return True  # a run of the profile pass alone: nothing to plot
     pdir = os.path.join(out, "plots")
     os.makedirs(pdir, exist_ok=True)

@@ -595,6 +595,7 @@ run_topo_mode() { # TOPO MODE REP
 		fi
 	fi
 	w_http "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	[ "$mode" = direct ] || save_status "$topo-http" "$mode" "$rep"
 	stop_mode "$topo/$mode"
 }
 
@@ -630,55 +631,70 @@ run_scale_point() { # MODE N REP
 	stop_mode
 }
 
-# Where a new connection's time goes (one pod): the connection workload again, recorded by perf
+# Where a new connection's time goes (each topology): the connection workload again, recorded by perf
 # on the benchmark's CPU(s) (apps, sidecar, server, softirqs and kworkers alike) with the kernel's
 # BPF run-time statistics on. Its own pass: perf's call chains slow everything down, so its rates
 # are never the main table's. Per connection: CPU by kernel subsystem (bench/perfgroups.py) and
 # each of our programs' run time.
 # Run count and run time of our programs ({name: {runs, ns}}, JSON): those of pod NS's pinned
 # links and the node's sk_msg link. They count only while BPF statistics are on (build/bpfstats).
-prog_stats() { # NS
-	local l id ids=()
-	for l in "$PINBASE/$1"/links/* "$PINBASE"/_node/links/*; do
-		[ -e "$l" ] || continue
-		id=$(bpftool link show pinned "$l" -j 2>/dev/null | jq -r '.prog_id // empty')
-		[ -n "$id" ] && ids+=("$id")
+prog_stats() { # NS...
+	local l id ids=() seen=" " ns
+	for ns in "$@"; do
+		for l in "$PINBASE/$ns"/links/* "$PINBASE"/_node/links/*; do
+			[ -e "$l" ] || continue
+			id=$(bpftool link show pinned "$l" -j 2>/dev/null | jq -r '.prog_id // empty')
+			[ -n "$id" ] && [[ "$seen" != *" $id "* ]] && { ids+=("$id"); seen="$seen$id "; }
+		done
 	done
+	# Summed by name: the two pods of the two-pod topology run programs of the same names.
 	{
 		for id in "${ids[@]}"; do bpftool prog show id "$id" -j 2>/dev/null || true; done
-	} | jq -s -c 'map({key: .name, value: {runs: (.run_cnt // 0), ns: (.run_time_ns // 0)}}) | from_entries'
+	} | jq -s -c 'group_by(.name) | map({key: .[0].name,
+		value: {runs: (map(.run_cnt // 0) | add), ns: (map(.run_time_ns // 0) | add)}}) | from_entries'
 }
 json_or_null() { [ -s "$1" ] && jq -e . "$1" >/dev/null 2>&1 && jq -c . "$1" || echo null; }
-run_profile() { # MODE REP
-	local mode=$1 rep=$2 f=$OUT/profile/$1.$2 t0 t1 ppid cpus=(-C "$PIN")
+run_profile() { # TOPO MODE REP
+	local topo=$1 mode=$2 rep=$3 f=$OUT/profile/$1.$2.$3 t0 t1 ppid cpus=(-C "$PIN") acg ans dst nss
 	[ "$PIN" = none ] && cpus=(-a)
 	mkdir -p "$OUT/profile"
-	intercept "$mode" pod bench-pod 0
-	[ "$mode" = direct ] || start_stub pod bench-pod
-	in_cg pod bench-pod $B/tcptool client 10.201.1.2 $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
+	if [ "$topo" = pod-remote ]; then
+		acg=pod ans=bench-pod dst=10.201.1.2 nss=(bench-pod)
+		intercept "$mode" pod bench-pod 0
+		[ "$mode" = direct ] || start_stub pod bench-pod
+	else
+		acg=cli ans=bench-cli dst=10.201.2.2 nss=(bench-cli bench-srv)
+		intercept "$mode" cli bench-cli 0
+		intercept "$mode" srv bench-srv 0
+		if [ "$mode" != direct ]; then
+			start_stub cli bench-cli
+			start_stub srv bench-srv inbound
+		fi
+	fi
+	in_cg $acg $ans $B/tcptool client $dst $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
 	$B/bpfstats perf record -q -e cpu-clock -F "$PROF_HZ" -g "${cpus[@]}" -o "$f.data" \
 		>"$f.perf.log" 2>&1 &
 	ppid=$!
 	mpids+=("$ppid") # an interrupted run stops it with the sidecars
 	sleep 0.5
 	t0=$(now_ns)
-	in_cg pod bench-pod timeout -k 5 $((BOUND + 120)) $B/tcptool client 10.201.1.2 $P_CONN --send 64 \
+	in_cg $acg $ans timeout -k 5 $((BOUND + 120)) $B/tcptool client $dst $P_CONN --send 64 \
 		--repeat "$PROF_CONNS" --max-seconds 120 >"$f.out" 2>&1 || true
 	t1=$(now_ns)
 	kill -INT "$ppid" 2>/dev/null || true
 	wait "$ppid" 2>/dev/null || true
-	prog_stats bench-pod >"$f.bpf.json"
+	prog_stats "${nss[@]}" >"$f.bpf.json"
 	perf script -i "$f.data" -F comm,ip,sym 2>/dev/null | python3 bench/perfgroups.py >"$f.groups.json" ||
-		log "profile $mode: no perf samples: $(tail -2 "$f.perf.log" | tr '\n' ' ')"
+		log "profile $topo/$mode: no perf samples: $(tail -2 "$f.perf.log" | tr '\n' ' ')"
 	rm -f "$f.data"
 	local ok
 	ok=$(sed -n 's/^summary .* ok=\([0-9]*\).*/\1/p' "$f.out")
-	emit profile "$mode" "$rep" profile "$(printf '"ok":%s,"conns":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
+	emit "$topo" "$mode" "$rep" profile "$(printf '"ok":%s,"conns":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
 		"$([ "${ok:-0}" -gt 0 ] && echo true || echo false)" "${ok:-0}" \
 		"$(calc "($t1 - $t0) / 1000000000")" "$PROF_HZ" \
 		"$(json_or_null "$f.groups.json")" "$(json_or_null "$f.bpf.json")")"
 	stop_sidecars
-	stop_mode "profile/$mode"
+	stop_mode "profile/$topo/$mode"
 }
 
 rotate() { # K ITEMS... -> ITEMS rotated left by K
@@ -723,9 +739,11 @@ done
 if [[ " $ONLY " == *" profile "* ]]; then
 	for ((rep = 1; rep <= PROF_REPS; rep++)); do
 		mapfile -t order < <(rotate $((rep - 1)) "${MODES[@]}")
-		for mode in "${order[@]}"; do
-			log "profile $rep/$PROF_REPS $mode"
-			run_profile "$mode" "$rep"
+		for topo in pod-remote two-pod; do
+			for mode in "${order[@]}"; do
+				log "profile $rep/$PROF_REPS $topo $mode"
+				run_profile "$topo" "$mode" "$rep"
+			done
 		done
 	done
 fi
