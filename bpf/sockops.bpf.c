@@ -15,9 +15,9 @@
  *  - a socket closes: delete what it published. Sockhashes drop closed sockets by themselves.
  *
  * A close callback (BPF_SOCK_OPS_STATE_CB) runs on every state change of the socket that asks for
- * it, so only sockets with something to delete ask: the end that created a flow entry (one per
- * connection), and both ends of a pair of two pods. A handover entry needs none: the proxy's side
- * deletes it when it takes it.
+ * it, so only sockets with something to delete ask: the end that created a flow entry or a pair
+ * entry, one socket per connection. A handover entry needs none: the proxy's side deletes it when
+ * it takes it.
  */
 #include "lib/common.h"
 
@@ -196,7 +196,6 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		bpf_sk_storage_delete(&sc_xsk, sk);
 		return;
 	}
-	sc_watch_close(skops);
 	if (pair) {
 		if (side)
 			pair->netns[1] = t->netns;
@@ -212,9 +211,10 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 	else
 		fresh.netns[0] = t->netns;
 	if (bpf_map_update_elem(&sc_xpairs, &key, &fresh, BPF_NOEXIST)) {
-		/* Taken (see struct sc_pair_key): neither connection may use the entry. Or full.
-		 * Either way this socket's sends find no entry of its own and take the TCP path,
-		 * and its close must not delete the entry of the other. */
+		/* Taken (see struct sc_pair_key): neither connection may use the entry. Or no
+		 * memory. Either way this socket's sends find no entry of its own and take the TCP
+		 * path, and it must not delete the entry of the other (it asks for no close
+		 * callback). */
 		pair = bpf_map_lookup_elem(&sc_xpairs, &key);
 		if (pair) {
 			pair->collided = 1;
@@ -225,6 +225,8 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		bpf_sk_storage_delete(&sc_xsk, sk);
 		return;
 	}
+	/* The creator deletes the entry when it closes; the end that joins asks for nothing. */
+	sc_watch_close(skops);
 	sc_xcount(SC_X_xpod_pair_created);
 }
 
@@ -262,8 +264,8 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 		sc_pair_up(skops, &t, passive);
 }
 
-/* Only sockets that asked (sc_watch_close) get here: a local flow's creator, or an end of a pair
- * of two pods. */
+/* Only sockets that asked (sc_watch_close) get here: the creator of a local flow entry or of a
+ * pair entry of two pods. */
 static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 {
 	struct sc_tuple t = {}, key;

@@ -30,7 +30,7 @@ int sc_sk_msg_node(struct sk_msg_md *msg)
 	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
 	if (!xs)
 		goto pass;
-	/* Gone when either end closed: nothing to carry any more. */
+	/* Gone when its creator closed (or aged out of the LRU): plain TCP from here on. */
 	pair = bpf_map_lookup_elem(&sc_xpairs, &xs->pair);
 	if (!pair)
 		goto pass;

@@ -81,7 +81,7 @@ struct sc_sockhash_map {
 };
 
 /* Flow-control state of each accelerated connection, keyed by its canonical tuple; created at
- * establishment, deleted when either socket closes. */
+ * establishment by the first end, which deletes it when it closes. */
 struct sc_flows_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SC_MAX_FLOWS);
@@ -144,8 +144,11 @@ struct sc_xsocks_map {
 	__type(value, __u64);
 };
 
+/* An LRU: the entry is deleted when the end that created it (the active end) closes, and a pod
+ * removed while its connections are open leaves entries that age out instead of filling the map.
+ * An entry evicted while its connection lives moves that connection to TCP, which is safe. */
 struct sc_xpairs_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SC_MAX_XPAIRS);
 	__type(key, struct sc_pair_key);
 	__type(value, struct sc_pair);
