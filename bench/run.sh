@@ -133,7 +133,7 @@ cleanup() {
 	for n in "${NSS[@]}"; do rm -rf "${PINBASE:?}/$n"; done
 	# The node's shared pins go with the last pod (interceptor cleanup does it); after a crash,
 	# only when no other pod is pinned beside them.
-	[ "$(ls -A "$PINBASE" 2>/dev/null)" = _node ] && rm -rf "${PINBASE:?}/_node"
+	[ -z "$(ls -A "$PINBASE" 2>/dev/null | grep -v '^_node')" ] && rm -rf "${PINBASE:?}"/_node*
 	rmdir "$PINBASE" 2>/dev/null
 	rm -rf "$WORK"
 	log "cleaned up"
@@ -641,7 +641,7 @@ run_scale_point() { # MODE N REP
 prog_stats() { # NS...
 	local l id ids=() seen=" " ns
 	for ns in "$@"; do
-		for l in "$PINBASE/$ns"/links/* "$PINBASE"/_node/links/*; do
+		for l in "$PINBASE/$ns"/links/* "$PINBASE"/_node*/links/*; do
 			[ -e "$l" ] || continue
 			id=$(bpftool link show pinned "$l" -j 2>/dev/null | jq -r '.prog_id // empty')
 			[ -n "$id" ] && [[ "$seen" != *" $id "* ]] && { ids+=("$id"); seen="$seen$id "; }

@@ -16,7 +16,7 @@ struct sc_lbtable_map sc_lbtable SEC(".maps");
 struct sc_endpoints_map sc_endpoints SEC(".maps");
 struct sc_picks_map sc_picks SEC(".maps");
 struct sc_listeners_map sc_listeners SEC(".maps");
-/* Node-wide: pinned under <dirname(pinPath)>/_node and shared by every pod of the node. */
+/* Node-wide: pinned under <dirname(pinPath)>/SC_NODE_DIR and shared by every pod of the node. */
 struct sc_xsocks_map sc_xsocks SEC(".maps");
 struct sc_xpairs_map sc_xpairs SEC(".maps");
 struct sc_xhints_map sc_xhints SEC(".maps");

@@ -233,7 +233,7 @@ _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
 /*
  * Connections between two pods of the node (the sidecar<->sidecar hop) are carried socket to
  * socket through node-wide maps that every pod's programs share (pinned under
- * <dirname(pinPath)>/_node). Two pods can hold sockets with the same 4-tuple, so nothing there
+ * <dirname(pinPath)>/SC_NODE_DIR). Two pods can hold sockets with the same 4-tuple, so nothing there
  * is keyed by the 4-tuple alone:
  *  - sc_xsocks, the node sockhash, is keyed by struct sc_tuple, which carries the socket's own
  *    network namespace;
@@ -371,14 +371,23 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAP_ENDPOINTS "sc_endpoints"
 #define SC_MAP_PICKS	 "sc_picks"
 #define SC_MAP_LISTENERS "sc_listeners"
-/* Node-wide (shared by the pods of a node), pinned under <dirname(pinPath)>/_node/maps/. */
+/* Node-wide (shared by the pods of a node), pinned under <dirname(pinPath)>/SC_NODE_DIR/maps/. */
 #define SC_MAP_XSOCKS "sc_xsocks"
 #define SC_MAP_XPAIRS "sc_xpairs"
 #define SC_MAP_XSK    "sc_xsk"
 #define SC_MAP_XSTATS "sc_xstats"
 #define SC_MAP_XHINTS "sc_xhints"
-/* bpffs refuses names with a dot; a pin path derived from a cgroup never starts with "_". */
-#define SC_NODE_DIR "_node"
+/*
+ * The node directory carries the version of what pods share through it (the node maps' types,
+ * keys and values, and struct sc_pair_key / sc_pair / sc_xsock): bump it with any change to
+ * those. Pods of two versions then use two node directories and never pair with each other (the
+ * hop between them stays plain TCP), where one shared directory would make the second version's
+ * load fail on the first one's incompatible pins. Every name starting with SC_NODE_PREFIX is a
+ * node directory, never a pod's. bpffs refuses names with a dot; a pin path derived from a cgroup
+ * never starts with "_".
+ */
+#define SC_NODE_PREFIX "_node"
+#define SC_NODE_DIR    SC_NODE_PREFIX "-v2"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096

@@ -841,7 +841,8 @@ static bool sc_node_in_use(const char *parent)
 	if (!dir)
 		return false;
 	while (!used && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, SC_NODE_DIR))
+		if (de->d_name[0] == '.' ||
+		    !strncmp(de->d_name, SC_NODE_PREFIX, strlen(SC_NODE_PREFIX)))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) <
 			    (int)sizeof(path) &&

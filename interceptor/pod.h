@@ -36,7 +36,7 @@ struct sc_pod {
 	int link_fd[SC_LINK__MAX];
 	int adopted;	  /* links found pinned and updated to the new programs */
 	int netns_fd;	  /* the pod's network namespace, -1 when inbound steering is off */
-	int node_link_fd; /* the node sk_msg link (<dirname(pinPath)>/_node/links/sk_msg) */
+	int node_link_fd; /* the node sk_msg link (<dirname(pinPath)>/SC_NODE_DIR/links/sk_msg) */
 	/* The config each policy slot holds (owned; NULL: unknown, as after adopting pins), so
 	 * the next policy is written into a slot as a diff. */
 	struct sc_config *slot_cfg[SC_POLICY_SLOTS];
@@ -75,7 +75,7 @@ void sc_pod_close(struct sc_pod *pod);
 int sc_pins_remove(const char *pin_path);
 
 /* Path helpers: <pin>/maps/<name>, <pin>/links/<name>; the node directory of a pod, where the
- * maps shared by the pods of the node are pinned: <dirname(pin)>/_node. */
+ * maps shared by the pods of the node are pinned: <dirname(pin)>/SC_NODE_DIR. */
 int sc_node_path(char *buf, size_t len, const char *pin_path);
 int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);
 int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name);

@@ -36,7 +36,7 @@ enum {
  * Another pod of the node beside P: its own child cgroup (a sibling of P's, under the same
  * parent), a network namespace of this test (P.rns, or one from tpod_add_netns_pair), its own
  * config and daemon, and pins in P's bpffs (pinPath <bpffs>/<name>) so that it shares the node
- * maps (<bpffs>/_node) with P.
+ * maps (<bpffs>/SC_NODE_DIR) with P.
  */
 struct tpeer {
 	char name[16];
@@ -143,7 +143,7 @@ pid_t tpeer_start_server(struct tpeer *q, int flags, const char *addr, const cha
 /* Lines of Q's proxy log containing NEEDLE. */
 int tpeer_proxy_lines(const struct tpeer *q, const char *needle);
 
-/* The node directory shared by P and its peers: <bpffs>/_node. */
+/* The node directory shared by P and its peers: <bpffs>/SC_NODE_DIR. */
 const char *tpod_node_dir(void);
 /* Sum over CPUs of a node counter (enum sc_node_counter), read from the pinned sc_xstats. */
 uint64_t tpod_node_counter(int counter);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Cross-pod acceleration: two pods of one node, each with its own interceptor, share the node
- * maps (<bpffs>/_node). The hop between the client pod's sidecar (outbound) and the server pod's
+ * maps (<bpffs>/SC_NODE_DIR). The hop between the client pod's sidecar (outbound) and the server pod's
  * sidecar (inbound, steered by sk_lookup) is paired through them and carried socket to socket by
  * the node's sk_msg program. Here the remote namespace of the harness is made the server pod.
  */
@@ -459,7 +459,7 @@ Test(crosspod, node_objects_go_with_the_last_pod)
 {
 	const char *nd = tpod_node_dir();
 	struct tpeer *srv, *spare;
-	char ns3[64], rns3[64], out[4096], line[1024];
+	char ns3[64], rns3[64], out[4096], line[1024], old[PATH_MAX], oldmaps[PATH_MAX + 8];
 	uint64_t ready;
 
 	tpod_add_netns_pair(ns3, rns3);
@@ -500,12 +500,21 @@ Test(crosspod, node_objects_go_with_the_last_pod)
 	cr_assert(exists(nd, "/links/sk_msg"));
 	cr_assert(exists(nd, "/maps/" SC_MAP_XSTATS));
 
+	/* Pods of an older version left their own node directory: it is no pod, and not ours. */
+	snprintf(old, sizeof(old), "%s/" SC_NODE_PREFIX "-v1", P.bpffs);
+	cr_assert_eq(mkdir(old, 0700), 0);
+	snprintf(oldmaps, sizeof(oldmaps), "%s/maps", old);
+	cr_assert_eq(mkdir(oldmaps, 0700), 0);
+
 	/* The last one: the node directory goes entirely. */
 	tpod_kill(srv->daemon, SIGKILL);
 	srv->daemon = 0;
 	cr_assert_eq(cleanup_pod(srv->config, out, sizeof(out)), 0, "%s", out);
 	cr_assert(!exists(srv->pin_path, ""), "%s left pinned", srv->pin_path);
 	cr_assert(!exists(nd, ""), "%s is left after the last pod's cleanup", nd);
+	cr_assert(exists(old, "/maps"), "another version's node directory was touched");
+	rmdir(oldmaps);
+	rmdir(old);
 }
 
 /*
