@@ -115,3 +115,25 @@ Test(outbound, included_ports_limit_interception)
 	cr_assert_eq(tpod_counter(SC_C_connect_skip_port_not_included), 1);
 	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 1);
 }
+
+/* Only the included ranges are intercepted, per family: with an IPv6 range alone, IPv4 has
+ * nothing included (the connect program must look it up and miss, not take "all" for granted)
+ * and IPv6 inside the range is redirected. */
+Test(outbound, included_ip_ranges_limit_interception_per_family)
+{
+	char line[1024];
+
+	tpod_write_config("outbound:\n  includeIPRanges: [\"fd00:99::/64\"]\n");
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR6, "8080", echo);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_skip_cidr_not_included), 1);
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR6, "8080", NULL);
+	t_assert_intact(line, "64");
+	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 1);
+	t_wait_proxy_lines("orig=[" T_REMOTE_ADDR6 "]:8080", 1);
+}
