@@ -206,7 +206,7 @@ def markdown(summary, meta, raw, counters):
         "divided by the work done. Error columns are totals over all repetitions.\n"
     )
     for topo in TOPOS:
-        if not any(k[0] == topo and k[1] != "profile" for k in summary):
+        if not any(k[0] == topo and not k[1].startswith("profile") for k in summary):
             continue
         L.append(f"## {TOPO_TITLE[topo]}\n")
         for wl, metrics in METRICS.items():
@@ -232,7 +232,7 @@ def markdown(summary, meta, raw, counters):
         "lower is better; for rates and throughput higher is better.\n"
     )
     for topo in TOPOS:
-        if not any(k[0] == topo and k[1] != "profile" for k in summary):
+        if not any(k[0] == topo and not k[1].startswith("profile") for k in summary):
             continue
         L.append(f"### {TOPO_TITLE[topo]}\n")
         L.append(
@@ -346,22 +346,33 @@ PROFILE_GROUPS = [
 ]
 
 
+# The profile pass's two workloads: what a record counts, and how the tables name it.
+PROFILE_KINDS = [
+    ("profile", "conns", "connection", "Where a new connection's time goes",
+     "The new-connections workload again ({prof_conns} connections"),
+    ("profile_rr", "reqs", "round trip", "Where a round trip's time goes",
+     "The request/response workload again (64 B ping-pong on one connection for {prof_rr_t} s"),
+]
+
+
 def profile_section(raw, meta):
-    """The profile pass: CPU per connection by kernel subsystem, and our programs' run time."""
+    """The profile pass: CPU per unit of work by kernel subsystem, and our programs' run time."""
     L = []
-    for topo in TOPOS:
-        recs = [r for r in raw
-                if r.get("workload") == "profile" and r.get("ok") and r["topo"] == topo]
-        if recs:
-            L += profile_tables(recs, meta, TOPO_TITLE[topo])
+    for kind in PROFILE_KINDS:
+        for topo in TOPOS:
+            recs = [r for r in raw
+                    if r.get("workload") == kind[0] and r.get("ok") and r["topo"] == topo]
+            if recs:
+                L += profile_tables(recs, meta, TOPO_TITLE[topo], kind)
     return L
 
 
-def profile_tables(recs, meta, title):
+def profile_tables(recs, meta, title, kind):
+    _, count_key, unit, heading, intro = kind
     modes = [m for m in MODES if any(r["mode"] == m for r in recs)]
     us, bpf = {}, {}
     for r in recs:
-        perf, n, hz = r.get("perf") or {}, r.get("conns") or 0, r.get("hz") or 0
+        perf, n, hz = r.get("perf") or {}, r.get(count_key) or 0, r.get("hz") or 0
         if not n or not hz or not perf.get("samples"):
             continue
         g = us.setdefault(r["mode"], {})
@@ -376,33 +387,33 @@ def profile_tables(recs, meta, title):
     def m(v):
         return statistics.median(v) if v else None
 
-    L = [f"## Where a new connection's time goes: {title} (profile pass)\n"]
+    L = [f"## {heading}: {title} (profile pass)\n"]
     L.append(
-        f"The new-connections workload again ({meta.get('prof_conns', '?')} connections, "
-        f"{meta.get('prof_reps', '?')} repetition(s), medians), recorded by `perf record -e "
+        intro.format(prof_conns=meta.get("prof_conns", "?"), prof_rr_t=meta.get("prof_rr_t", "?"))
+        + f", {meta.get('prof_reps', '?')} repetition(s), medians), recorded by `perf record -e "
         f"cpu-clock -g` on the benchmark's CPU: apps, sidecar, server, softirqs and kworkers "
         f"alike. Each sample counts for the first subsystem found walking its call chain from the "
         f"sampled function (`bench/perfgroups.py`): work a subsystem asks of the allocator or the "
         f"scheduler is that subsystem's. perf's call chains slow every mode down, so these are "
-        f"CPU µs per connection under the profiler, for comparing modes, not the main table's.\n"
+        f"CPU µs per {unit} under the profiler, for comparing modes, not the main table's.\n"
     )
-    L.append("| CPU µs per connection | " + " | ".join(modes) + " | ebpf − iptables |")
+    L.append(f"| CPU µs per {unit} | " + " | ".join(modes) + " | ebpf − iptables |")
     L.append("|---|" + "---|" * (len(modes) + 1))
-    for key, title in PROFILE_GROUPS + [("total", "**all of the CPU**")]:
+    for key, gtitle in PROFILE_GROUPS + [("total", "**all of the CPU**")]:
         vals = [m(us.get(mode, {}).get(key, [])) for mode in modes]
         e, i = m(us.get("ebpf", {}).get(key, [])), m(us.get("iptables", {}).get(key, []))
         diff = "–" if e is None or i is None else f"{e - i:+.1f}"
-        L.append(f"| {title} | " + " | ".join(fmt(v, 1) for v in vals) + f" | {diff} |")
+        L.append(f"| {gtitle} | " + " | ".join(fmt(v, 1) for v in vals) + f" | {diff} |")
     L.append("")
     if bpf:
         bm = [x for x in ("ebpf", "ebpf-noaccel") if x in modes]
         L.append(
             "Our programs, from the kernel's BPF run-time statistics (on for this pass only, "
-            "`build/bpfstats`): runs and ns per connection. A program's time includes its "
+            f"`build/bpfstats`): runs and ns per {unit}. A program's time includes its "
             "helpers, so the sockops program's includes the psock set-up of `bpf_sock_hash_update`; "
             "the psock teardown runs later, outside any program (sockmap row above).\n"
         )
-        L.append("| program | " + " | ".join(f"{x} runs/conn | {x} ns/conn" for x in bm) + " |")
+        L.append("| program | " + " | ".join(f"{x} runs | {x} ns" for x in bm) + " |")
         L.append("|---|" + "---|---|" * len(bm))
         tot = {x: 0.0 for x in bm}
         for name in sorted(bpf):
@@ -467,7 +478,7 @@ plot {', '.join(cols)}
 
 
 def plots(out, summary):
-    if not any(k[0] in TOPOS and k[1] != "profile" for k in summary):
+    if not any(k[0] in TOPOS and not k[1].startswith("profile") for k in summary):
         return True  # a run of the profile pass alone: nothing to plot
     pdir = os.path.join(out, "plots")
     os.makedirs(pdir, exist_ok=True)

@@ -50,6 +50,8 @@ else
 	PROF_CONNS=${BENCH_PROF_CONNS:-20000} PROF_REPS=${BENCH_PROF_REPS:-2}
 fi
 PROF_HZ=${BENCH_PROF_HZ:-2000}
+PROF_KEEP=${BENCH_PROF_KEEP:-0} # 1: keep perf's data files (build/bench/profile/*.data)
+PROF_RR_T=${BENCH_PROF_RR_T:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
 MODES=(direct iptables ebpf ebpf-noaccel)
 # Every process of the benchmark (apps, sidecars, servers) runs on one CPU by default: on a small
 # VM a wake-up across vCPUs costs tens of µs and lands at random, which buries the differences
@@ -564,21 +566,28 @@ w_http() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 }
 
 # One mode of one topology: interception on, proxy-stub workloads, then HAProxy for HTTP.
-run_topo_mode() { # TOPO MODE REP
-	local topo=$1 mode=$2 rep=$3 dst cgs
-	if [ "$topo" = pod-remote ]; then
-		dst=10.201.1.2 cgs=(pod)
-		intercept "$mode" pod bench-pod 0
-		[ "$mode" = direct ] || start_stub pod bench-pod
+# Interception of MODE and the proxy-stub sidecars in TOPO's pods. Sets DST (the server's
+# address) and CGS (the pods' cgroups, the app's first; each pod's netns is bench-<cgroup>).
+topo_up() { # TOPO MODE
+	if [ "$1" = pod-remote ]; then
+		DST=10.201.1.2 CGS_UP=(pod)
+		intercept "$2" pod bench-pod 0
+		[ "$2" = direct ] || start_stub pod bench-pod
 	else
-		dst=10.201.2.2 cgs=(cli srv)
-		intercept "$mode" cli bench-cli 0
-		intercept "$mode" srv bench-srv 0
-		if [ "$mode" != direct ]; then
+		DST=10.201.2.2 CGS_UP=(cli srv)
+		intercept "$2" cli bench-cli 0
+		intercept "$2" srv bench-srv 0
+		if [ "$2" != direct ]; then
 			start_stub cli bench-cli
 			start_stub srv bench-srv inbound
 		fi
 	fi
+}
+
+run_topo_mode() { # TOPO MODE REP
+	local topo=$1 mode=$2 rep=$3 dst cgs
+	topo_up "$topo" "$mode"
+	dst=$DST cgs=("${CGS_UP[@]}")
 	local acg=${cgs[0]} ans=bench-${cgs[0]}
 	w_rr "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	w_bulk "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
@@ -619,11 +628,8 @@ run_scale_point() { # MODE N REP
 	if [ -n "$sp" ]; then
 		read -r runs ns < <(prog_stats bench-pod | jq -r '[.sc_connect4.runs // 0, .sc_connect4.ns // 0] | @tsv')
 		stop_pid "$sp"
-		# Into the run's record, the last line written.
-		local last
-		last=$(tail -1 "$RAW" | jq -c --argjson v "$(calc "$ns / ($runs + ($runs == 0))")" '. + {connect4_ns_per_run: $v}')
-		sed -i '$d' "$RAW"
-		echo "$last" >>"$RAW"
+		emit scale "$mode" "$rep" connect_prog "$(printf '"ok":%s,"n":%d,"ns_per_run":%s' \
+			"$([ "$runs" -gt 0 ] && echo true || echo false)" "$n" "$(calc "$ns / ($runs + ($runs == 0))")")"
 	fi
 	save_status "scale-$n" "$mode" "$rep"
 	stop_sidecars
@@ -639,60 +645,69 @@ run_scale_point() { # MODE N REP
 # Run count and run time of our programs ({name: {runs, ns}}, JSON): those of pod NS's pinned
 # links and the node's sk_msg link. They count only while BPF statistics are on (build/bpfstats).
 prog_stats() { # NS...
-	local l id ids=() seen=" " ns
-	for ns in "$@"; do
-		for l in "$PINBASE/$ns"/links/* "$PINBASE"/_node*/links/*; do
-			[ -e "$l" ] || continue
-			id=$(bpftool link show pinned "$l" -j 2>/dev/null | jq -r '.prog_id // empty')
-			[ -n "$id" ] && [[ "$seen" != *" $id "* ]] && { ids+=("$id"); seen="$seen$id "; }
-		done
-	done
+	local l ns links=()
+	for ns in "$@"; do links+=("$PINBASE/$ns"/links/*); done
 	# Summed by name: the two pods of the two-pod topology run programs of the same names.
-	{
-		for id in "${ids[@]}"; do bpftool prog show id "$id" -j 2>/dev/null || true; done
-	} | jq -s -c 'group_by(.name) | map({key: .[0].name,
+	for l in "${links[@]}" "$PINBASE"/_node*/links/*; do
+		[ -e "$l" ] || continue
+		bpftool link show pinned "$l" -j 2>/dev/null || true
+	done | jq -r '.prog_id // empty' | while read -r id; do
+		bpftool prog show id "$id" -j 2>/dev/null || true
+	done | jq -s -c 'group_by(.name) | map({key: .[0].name,
 		value: {runs: (map(.run_cnt // 0) | add), ns: (map(.run_time_ns // 0) | add)}}) | from_entries'
 }
 json_or_null() { [ -s "$1" ] && jq -e . "$1" >/dev/null 2>&1 && jq -c . "$1" || echo null; }
-run_profile() { # TOPO MODE REP
-	local topo=$1 mode=$2 rep=$3 f=$OUT/profile/$1.$2.$3 t0 t1 ppid cpus=(-C "$PIN") acg ans dst nss
+# Run CMD as the app of pod ACG/ANS under perf (the benchmark's CPU) with BPF statistics on.
+# Writes PREFIX.groups.json (samples by subsystem) and PREFIX.bpf.json (our programs' runs and
+# ns during CMD alone: the difference of the counts before and after, so that one daemon can
+# serve several recordings); CMD's output goes to PREFIX.out; PROF_WALL is its wall time (s).
+profiled() { # PREFIX ACG ANS NSS CMD... (NSS: the pods' netns names, comma-separated)
+	local f=$1 acg=$2 ans=$3 nss ppid t0 t1 cpus=(-C "$PIN")
+	IFS=, read -r -a nss <<<"$4"
+	shift 4
 	[ "$PIN" = none ] && cpus=(-a)
-	mkdir -p "$OUT/profile"
-	if [ "$topo" = pod-remote ]; then
-		acg=pod ans=bench-pod dst=10.201.1.2 nss=(bench-pod)
-		intercept "$mode" pod bench-pod 0
-		[ "$mode" = direct ] || start_stub pod bench-pod
-	else
-		acg=cli ans=bench-cli dst=10.201.2.2 nss=(bench-cli bench-srv)
-		intercept "$mode" cli bench-cli 0
-		intercept "$mode" srv bench-srv 0
-		if [ "$mode" != direct ]; then
-			start_stub cli bench-cli
-			start_stub srv bench-srv inbound
-		fi
-	fi
-	in_cg $acg $ans $B/tcptool client $dst $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
+	prog_stats "${nss[@]}" >"$f.bpf0.json"
 	$B/bpfstats perf record -q -e cpu-clock -F "$PROF_HZ" -g "${cpus[@]}" -o "$f.data" \
 		>"$f.perf.log" 2>&1 &
 	ppid=$!
 	mpids+=("$ppid") # an interrupted run stops it with the sidecars
 	sleep 0.5
 	t0=$(now_ns)
-	in_cg $acg $ans timeout -k 5 $((BOUND + 120)) $B/tcptool client $dst $P_CONN --send 64 \
-		--repeat "$PROF_CONNS" --max-seconds 120 >"$f.out" 2>&1 || true
+	in_cg "$acg" "$ans" "$@" >"$f.out" 2>&1 || true
 	t1=$(now_ns)
 	kill -INT "$ppid" 2>/dev/null || true
 	wait "$ppid" 2>/dev/null || true
-	prog_stats "${nss[@]}" >"$f.bpf.json"
+	prog_stats "${nss[@]}" | jq -c --slurpfile b "$f.bpf0.json" '($b[0] // {}) as $b |
+		with_entries(.value = {runs: (.value.runs - ($b[.key].runs // 0)),
+			ns: (.value.ns - ($b[.key].ns // 0))})' >"$f.bpf.json"
+	rm -f "$f.bpf0.json"
 	perf script -i "$f.data" -F comm,ip,sym 2>/dev/null | python3 bench/perfgroups.py >"$f.groups.json" ||
-		log "profile $topo/$mode: no perf samples: $(tail -2 "$f.perf.log" | tr '\n' ' ')"
-	rm -f "$f.data"
-	local ok
+		log "profile $f: no perf samples: $(tail -2 "$f.perf.log" | tr '\n' ' ')"
+	[ "$PROF_KEEP" = 1 ] || rm -f "$f.data"
+	PROF_WALL=$(calc "($t1 - $t0) / 1000000000")
+}
+run_profile() { # TOPO MODE REP
+	local topo=$1 mode=$2 rep=$3 f=$OUT/profile/$1.$2.$3 c nss=() ok msgs
+	mkdir -p "$OUT/profile"
+	topo_up "$topo" "$mode"
+	local dst=$DST acg=${CGS_UP[0]} ans=bench-${CGS_UP[0]}
+	for c in "${CGS_UP[@]}"; do nss+=("bench-$c"); done
+	nss=$(IFS=,; echo "${nss[*]}")
+	in_cg $acg $ans $B/tcptool client $dst $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
+	profiled "$f" $acg $ans "$nss" timeout -k 5 $((BOUND + 120)) $B/tcptool client $dst $P_CONN \
+		--send 64 --repeat "$PROF_CONNS" --max-seconds 120
 	ok=$(sed -n 's/^summary .* ok=\([0-9]*\).*/\1/p' "$f.out")
 	emit "$topo" "$mode" "$rep" profile "$(printf '"ok":%s,"conns":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
-		"$([ "${ok:-0}" -gt 0 ] && echo true || echo false)" "${ok:-0}" \
-		"$(calc "($t1 - $t0) / 1000000000")" "$PROF_HZ" \
+		"$([ "${ok:-0}" -gt 0 ] && echo true || echo false)" "${ok:-0}" "$PROF_WALL" "$PROF_HZ" \
 		"$(json_or_null "$f.groups.json")" "$(json_or_null "$f.bpf.json")")"
+	# The same for a round trip: 64 B ping-pong on one connection.
+	profiled "$f.rr" $acg $ans "$nss" timeout -k 5 $BOUND sockperf ping-pong --tcp -i "$dst" \
+		-p $P_RR -t "$PROF_RR_T" -m 64 --full-rtt
+	msgs=$(sed 's/\x1b\[[0-9;]*m//g' "$f.rr.out" |
+		sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p')
+	emit "$topo" "$mode" "$rep" profile_rr "$(printf '"ok":%s,"reqs":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
+		"$([ "${msgs:-0}" -gt 0 ] && echo true || echo false)" "${msgs:-0}" "$PROF_WALL" "$PROF_HZ" \
+		"$(json_or_null "$f.rr.groups.json")" "$(json_or_null "$f.rr.bpf.json")")"
 	stop_sidecars
 	stop_mode "profile/$topo/$mode"
 }
@@ -752,7 +767,7 @@ WALL=$(($(date +%s) - T0))
 cat >"$OUT/meta.json" <<EOF
 {"kernel":"$(uname -r)","cpus":$(nproc),"cpu_model":"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)",
  "date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","quick":$QUICK,"reps":$REPS,"t_s":$T,"conns":$CONNS,
- "wrk_conns":$WRK_CONNS,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
+ "wrk_conns":$WRK_CONNS,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"prof_rr_t":$PROF_RR_T,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
  "sockperf":"$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)",
  "pinned_cpus":"$PIN","loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
  "iperf3":"$(iperf3 --version | head -1)","haproxy":"$(haproxy -v | head -1 | awk '{ print $3 }')",
