@@ -346,12 +346,15 @@ PROFILE_GROUPS = [
 ]
 
 
-# The profile pass's two workloads: what a record counts, and how the tables name it.
+# The profile pass's workloads: what a record counts, the unit of work, the unit of CPU time,
+# and how the tables name it.
 PROFILE_KINDS = [
-    ("profile", "conns", "connection", "Where a new connection's time goes",
+    ("profile", "conns", "connection", "µs", "Where a new connection's time goes",
      "The new-connections workload again ({prof_conns} connections"),
-    ("profile_rr", "reqs", "round trip", "Where a round trip's time goes",
+    ("profile_rr", "reqs", "round trip", "µs", "Where a round trip's time goes",
      "The request/response workload again (64 B ping-pong on one connection for {prof_rr_t} s"),
+    ("profile_bulk", "gbytes", "GB", "ms", "Where a bulk stream's time goes",
+     "The bulk workload again (one iperf3 stream for {prof_rr_t} s"),
 ]
 
 
@@ -368,7 +371,8 @@ def profile_section(raw, meta):
 
 
 def profile_tables(recs, meta, title, kind):
-    _, count_key, unit, heading, intro = kind
+    _, count_key, unit, tunit, heading, intro = kind
+    per_s = 1e6 if tunit == "µs" else 1e3
     modes = [m for m in MODES if any(r["mode"] == m for r in recs)]
     us, bpf = {}, {}
     for r in recs:
@@ -377,8 +381,8 @@ def profile_tables(recs, meta, title, kind):
             continue
         g = us.setdefault(r["mode"], {})
         for key, _ in PROFILE_GROUPS:
-            g.setdefault(key, []).append(perf.get("groups", {}).get(key, 0) / hz / n * 1e6)
-        g.setdefault("total", []).append(perf["samples"] / hz / n * 1e6)
+            g.setdefault(key, []).append(perf.get("groups", {}).get(key, 0) / hz / n * per_s)
+        g.setdefault("total", []).append(perf["samples"] / hz / n * per_s)
         for name, v in (r.get("bpf") or {}).items():
             b = bpf.setdefault(name, {}).setdefault(r["mode"], {"runs": [], "ns": []})
             b["runs"].append(v.get("runs", 0) / n)
@@ -395,9 +399,9 @@ def profile_tables(recs, meta, title, kind):
         f"alike. Each sample counts for the first subsystem found walking its call chain from the "
         f"sampled function (`bench/perfgroups.py`): work a subsystem asks of the allocator or the "
         f"scheduler is that subsystem's. perf's call chains slow every mode down, so these are "
-        f"CPU µs per {unit} under the profiler, for comparing modes, not the main table's.\n"
+        f"CPU {tunit} per {unit} under the profiler, for comparing modes, not the main table's.\n"
     )
-    L.append(f"| CPU µs per {unit} | " + " | ".join(modes) + " | ebpf − iptables |")
+    L.append(f"| CPU {tunit} per {unit} | " + " | ".join(modes) + " | ebpf − iptables |")
     L.append("|---|" + "---|" * (len(modes) + 1))
     for key, gtitle in PROFILE_GROUPS + [("total", "**all of the CPU**")]:
         vals = [m(us.get(mode, {}).get(key, [])) for mode in modes]

@@ -708,6 +708,14 @@ run_profile() { # TOPO MODE REP
 	emit "$topo" "$mode" "$rep" profile_rr "$(printf '"ok":%s,"reqs":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
 		"$([ "${msgs:-0}" -gt 0 ] && echo true || echo false)" "${msgs:-0}" "$PROF_WALL" "$PROF_HZ" \
 		"$(json_or_null "$f.rr.groups.json")" "$(json_or_null "$f.rr.bpf.json")")"
+	# And a bulk stream: CPU per GB.
+	profiled "$f.bulk" $acg $ans "$nss" timeout -k 5 $BOUND iperf3 -c "$dst" -p $P_BULK \
+		-t "$PROF_RR_T" -J
+	local bytes
+	bytes=$(jq -r '.end.sum_received.bytes // 0' "$f.bulk.out" 2>/dev/null || echo 0)
+	emit "$topo" "$mode" "$rep" profile_bulk "$(printf '"ok":%s,"gbytes":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
+		"$([ "${bytes:-0}" -gt 0 ] && echo true || echo false)" "$(calc "${bytes:-0} / 1000000000")" \
+		"$PROF_WALL" "$PROF_HZ" "$(json_or_null "$f.bulk.groups.json")" "$(json_or_null "$f.bulk.bpf.json")")"
 	stop_sidecars
 	stop_mode "profile/$topo/$mode"
 }
