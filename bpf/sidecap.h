@@ -222,19 +222,29 @@ _Static_assert(sizeof(struct sc_listener_key) == 8, "sc_listener_key layout");
 /*
  * Per accelerated connection, keyed by the canonical tuple (lower endpoint as local). side 0 is
  * the socket whose own tuple is canonical. unanswered[i]: bytes side i has sent through sk_msg
- * since side !i last sent. demoted[i]: side i sends on the plain TCP path for good.
+ * since side !i last sent. state: SC_FLOW_* bits of both sides, in one word so that a side's
+ * first redirect and its peer's decision to leave the sockhash are ordered by atomic operations
+ * on it (bpf/skmsg.bpf.c).
  */
 struct sc_flow {
 	__u64 unanswered[2];
-	__u32 demoted[2];
+	__u64 state; /* 64 bits: clang 14 emits fetching atomics on 32 bits only for -mcpu=v3 */
 };
 _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
+
+/* Side I sends on the plain TCP path for good. */
+#define SC_FLOW_DEMOTED(i) (1ull << (i))
+/* Side I has redirected (or was about to redirect) bytes into its peer's ingress queue. */
+#define SC_FLOW_REDIRECTED(i) (1ull << (2 + (i)))
+/* Side I is demoted, was never sent a byte through sk_msg, and leaves the sockhash at its next
+ * sockops RTT callback: its peer must never redirect into it again. */
+#define SC_FLOW_LEAVING(i) (1ull << (4 + (i)))
 
 /*
  * Connections between two pods of the node (the sidecar<->sidecar hop) are carried socket to
  * socket through node-wide maps that every pod's programs share (pinned under
- * <dirname(pinPath)>/SC_NODE_DIR). Two pods can hold sockets with the same 4-tuple, so nothing there
- * is keyed by the 4-tuple alone:
+ * <dirname(pinPath)>/SC_NODE_DIR). Two pods can hold sockets with the same 4-tuple, so nothing
+ * there is keyed by the 4-tuple alone:
  *  - sc_xsocks, the node sockhash, is keyed by struct sc_tuple, which carries the socket's own
  *    network namespace;
  *  - sc_xpairs pairs the two sockets of one connection. Its key is the canonical 4-tuple and
@@ -270,9 +280,9 @@ _Static_assert(sizeof(struct sc_pair_key) == 56, "sc_pair_key layout");
 struct sc_pair {
 	__u64 netns[2];	     /* each end's network namespace cookie, 0 until that end is in */
 	__u64 unanswered[2]; /* as in struct sc_flow */
-	__u32 demoted[2];
-	__u32 ready;	/* both ends are in sc_xsocks */
-	__u32 collided; /* a second active end made the same key: nobody uses this entry */
+	__u64 state;	     /* as in struct sc_flow: SC_FLOW_* bits */
+	__u32 ready;	     /* both ends are in sc_xsocks */
+	__u32 collided;	     /* a second active end made the same key: nobody uses this entry */
 };
 _Static_assert(sizeof(struct sc_pair) == 48, "sc_pair layout");
 
@@ -286,20 +296,24 @@ struct sc_xsock {
 _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 
 /* Node-wide counters (per-CPU array sc_xstats): the node sk_msg program has no pod. */
-#define SC_NODE_COUNTERS(X)           \
-	X(xpod_hint)                  \
-	X(xpod_pair_created)          \
-	X(xpod_pair_ready)            \
-	X(xpod_pair_collided)         \
-	X(errors__xpod_insert)        \
-	X(errors__xpod_pair_full)     \
-	X(xpod_msg_redirect)          \
-	X(xpod_msg_redirect_bytes)    \
-	X(xpod_msg_pass)              \
-	X(xpod_msg_pass_bytes)        \
-	X(xpod_msg_demote_unpaired)   \
-	X(xpod_msg_demote_unanswered) \
-	X(xpod_msg_demote_peer_missing)
+#define SC_NODE_COUNTERS(X)             \
+	X(xpod_hint)                    \
+	X(xpod_pair_created)            \
+	X(xpod_pair_ready)              \
+	X(xpod_pair_collided)           \
+	X(errors__xpod_insert)          \
+	X(errors__xpod_pair_full)       \
+	X(xpod_msg_redirect)            \
+	X(xpod_msg_redirect_bytes)      \
+	X(xpod_msg_pass)                \
+	X(xpod_msg_pass_bytes)          \
+	X(xpod_msg_demote_unpaired)     \
+	X(xpod_msg_demote_unanswered)   \
+	X(xpod_msg_demote_peer_missing) \
+	X(xpod_msg_demote_peer_left)    \
+	X(xpod_msg_leave_marked)        \
+	X(xpod_sockhash_left)           \
+	X(errors__xpod_sockhash_leave)
 
 #define SC_COUNTER_ENUM(name) SC_X_##name,
 enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
@@ -332,6 +346,10 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(msg_pass_no_flow)               \
 	X(msg_demote_unanswered)          \
 	X(msg_demote_peer_missing)        \
+	X(msg_demote_peer_left)           \
+	X(msg_leave_marked)               \
+	X(sockops_sockhash_left)          \
+	X(errors__sockhash_leave)         \
 	X(sockopt_original_dst)           \
 	X(sockopt_original_dst_unknown)   \
 	X(getpeername_rewrite)            \
@@ -387,7 +405,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
  * never starts with "_".
  */
 #define SC_NODE_PREFIX "_node"
-#define SC_NODE_DIR    SC_NODE_PREFIX "-v2"
+#define SC_NODE_DIR    SC_NODE_PREFIX "-v3"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096

@@ -18,6 +18,20 @@
  * the first byte that did not. Going back could let sk_msg bytes overtake TCP bytes still queued,
  * so a demoted direction never returns. For the same reason a failed redirect (no peer in the
  * sockhash) demotes too: that message takes the TCP path, and no later one may overtake it.
+ *
+ * A demoted socket that stays in the sockhash still pays for it on every send: the kernel's
+ * sk_msg send path copies the bytes into its own pages and runs this program before handing
+ * them to TCP, about a tenth more CPU per byte for a bulk stream than a plain socket. So a
+ * demoted side leaves the sockhash when that is safe, which is when its peer has never
+ * redirected a byte into it: leaving drops the socket's psock, and with it whatever waits in its
+ * ingress queue. Uploads and other one-way streams qualify; a response streamed after a request
+ * does not (the request went into the responder's queue, and whether it was read cannot be seen
+ * from here). The two decisions race on two CPUs, so both go through the flow's state word: a
+ * side sets REDIRECTED with an atomic OR before its first redirect and gives up redirecting if
+ * the peer is LEAVING; a side sets LEAVING with a compare-and-swap only while the peer's
+ * REDIRECTED is clear. Whichever atomic comes first, no byte is redirected into a socket that
+ * leaves. The delete itself runs in sockops (an sk_msg program may not update a sockhash): the
+ * leaving socket's next RTT callback, that is the first ACK of its bytes on TCP.
  */
 #include "lib/common.h"
 
@@ -34,6 +48,13 @@ static __always_inline void sc_msg_tuple(struct sk_msg_md *msg, struct sc_tuple 
 	sc_tuple_addrs(t, msg->family, msg->local_ip4, msg->remote_ip4, l6, r6);
 }
 
+static __always_inline void sc_flow_demote(struct sc_flow *flow, int side, enum sc_counter why)
+{
+	sc_count(why);
+	if (sc_state_demote(&flow->state, side))
+		sc_count(SC_C_msg_leave_marked);
+}
+
 /* Always SK_PASS: a verdict of SK_DROP would fail the app's send with EACCES. */
 SEC("sk_msg")
 int sc_sk_msg(struct sk_msg_md *msg)
@@ -43,38 +64,43 @@ int sc_sk_msg(struct sk_msg_md *msg)
 	struct sc_flow *flow;
 	__u32 size = msg->size;
 	__u32 limit = SC_DEFAULT_UNANSWERED_LIMIT;
+	__u64 st;
 	__u32 slot;
 	int side;
 
 	sc_msg_tuple(msg, &self);
-	side = sc_flow_key(&key, &self);
+	side = sc_flow_key(&key, &self) & 1;
 	flow = bpf_map_lookup_elem(&sc_flows, &key);
 	if (!flow) {
 		/* Flow map was full at establishment: never redirected, plain TCP throughout. */
 		sc_count(SC_C_msg_pass_no_flow);
 		goto pass;
 	}
-	if (flow->demoted[side & 1])
+	st = flow->state;
+	if (st & SC_FLOW_DEMOTED(side))
 		goto pass;
 	p = sc_live_policy(&slot);
 	if (p)
 		limit = p->msg_unanswered_limit;
-	if (!p || !(p->flags & SC_F_ACCEL) || flow->unanswered[side & 1] + size > limit) {
+	if (!p || !(p->flags & SC_F_ACCEL) || flow->unanswered[side] + size > limit) {
 		/* Acceleration turned off, or this side is not being answered: plain TCP. */
-		flow->demoted[side & 1] = 1;
-		sc_count(SC_C_msg_demote_unanswered);
+		sc_flow_demote(flow, side, SC_C_msg_demote_unanswered);
+		goto pass;
+	}
+	if (!sc_state_may_redirect(&flow->state, st, side)) {
+		/* The peer is leaving the sockhash: TCP from here on, as for a missing peer. */
+		sc_flow_demote(flow, side, SC_C_msg_demote_peer_left);
 		goto pass;
 	}
 	sc_tuple_swap(&peer, &self);
 	if (bpf_msg_redirect_hash(msg, &sc_sockhash, &peer, BPF_F_INGRESS) != SK_PASS) {
 		/* The peer is not in the sockhash (outside the pod's cgroup, or the insert failed).
 		 */
-		flow->demoted[side & 1] = 1;
-		sc_count(SC_C_msg_demote_peer_missing);
+		sc_flow_demote(flow, side, SC_C_msg_demote_peer_missing);
 		goto pass;
 	}
-	__sync_fetch_and_add(&flow->unanswered[side & 1], size);
-	flow->unanswered[(side & 1) ^ 1] = 0;
+	__sync_fetch_and_add(&flow->unanswered[side], size);
+	flow->unanswered[side ^ 1] = 0;
 	sc_count(SC_C_msg_redirect);
 	sc_count_add(SC_C_msg_redirect_bytes, size);
 	return SK_PASS;

@@ -12,7 +12,9 @@
  *  - the proxy calls listen() on its inbound port: register the listening socket, where
  *    sk_lookup finds it to steer inbound connections (no fd passing, and a restarted proxy is
  *    picked up by itself);
- *  - a socket closes: delete what it published. Sockhashes drop closed sockets by themselves.
+ *  - a socket closes: delete what it published. Sockhashes drop closed sockets by themselves;
+ *  - a demoted socket marked to leave the sockhash (bpf/skmsg.bpf.c) gets the ACK of its first
+ *    bytes on TCP: take it out, so its sends no longer pay for the sk_msg path.
  *
  * A close callback (BPF_SOCK_OPS_STATE_CB) runs on every state change of the socket that asks for
  * it, so only sockets with something to delete ask: the end that created a flow entry or a pair
@@ -21,7 +23,8 @@
  */
 #include "lib/common.h"
 
-#define BPF_TCP_CLOSE 7
+#define BPF_TCP_ESTABLISHED 1
+#define BPF_TCP_CLOSE	    7
 
 static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct sc_tuple *t)
 {
@@ -37,10 +40,9 @@ static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct 
 	sc_tuple_addrs(t, skops->family, skops->local_ip4, skops->remote_ip4, l6, r6);
 }
 
-/* Ask for BPF_SOCK_OPS_STATE_CB on this socket, so its state is deleted when it closes. */
-static __always_inline void sc_watch_close(struct bpf_sock_ops *skops)
+static __always_inline void sc_unwatch_rtt(struct bpf_sock_ops *skops)
 {
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
 static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops)
@@ -96,7 +98,7 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	const struct sc_policy *p;
 	struct sc_flow fresh = {};
 	struct sc_tuple key;
-	__u32 slot;
+	__u32 slot, cb;
 	long err;
 
 	p = sc_live_policy(&slot);
@@ -108,16 +110,74 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 		return;
 	}
 	sc_count(SC_C_sockops_sockhash_insert);
+	/* RTT samples come only once this socket's own bytes go by TCP, that is once it is
+	 * demoted (sc_handle_rtt): while sk_msg carries them there are no ACKs and no callbacks. */
+	cb = skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG;
 	/* Whichever end is established first creates the entry, and deletes it when it closes;
 	 * the other finds it there. (The active end's callback runs before it sends the ACK that
 	 * establishes the passive end, so the creator is the active end whenever that is ours.) */
 	sc_flow_key(&key, t);
 	err = bpf_map_update_elem(&sc_flows, &key, &fresh, BPF_NOEXIST);
 	if (!err)
-		sc_watch_close(skops);
+		cb |= BPF_SOCK_OPS_STATE_CB_FLAG;
 	else if (err != -17 /* EEXIST */)
 		/* Fails open: with no flow entry, sk_msg never redirects this connection. */
 		sc_count(SC_C_errors__flow_full);
+	bpf_sock_ops_cb_flags_set(skops, cb);
+}
+
+/*
+ * An RTT sample of a socket in a sockhash: its own bytes now go by TCP. If sk_msg marked it to
+ * leave (its peer never redirected into it, so its ingress queue is empty and stays so), take it
+ * out of the sockhash, the pod's or the node's: the kernel then gives it back the plain TCP send
+ * path. Either way it needs no more samples. A sample of a socket that is closing (the ACK of
+ * its FIN) needs nothing.
+ */
+static __always_inline void sc_handle_rtt(struct bpf_sock_ops *skops)
+{
+	struct sc_tuple t = {}, key;
+	struct bpf_sock *sk = skops->sk;
+	struct sc_flow *flow;
+	struct sc_xsock *xs;
+	struct sc_pair *pair;
+	int side;
+
+	if (skops->state != BPF_TCP_ESTABLISHED)
+		goto out;
+	sc_sockops_tuple(skops, &t);
+	if (sc_tuple_is_local(&t)) {
+		side = sc_flow_key(&key, &t) & 1;
+		flow = bpf_map_lookup_elem(&sc_flows, &key);
+		if (flow && !(flow->state & (SC_FLOW_DEMOTED(side) | SC_FLOW_LEAVING(side))))
+			/* Not demoted (TCP bytes sent before the socket was inserted): keep
+			 * watching. */
+			return;
+		if (!flow || !(flow->state & SC_FLOW_LEAVING(side)))
+			goto out;
+		if (bpf_map_delete_elem(&sc_sockhash, &t))
+			/* Stays: its sends keep paying for the sk_msg path, nothing else. */
+			sc_count(SC_C_errors__sockhash_leave);
+		else
+			sc_count(SC_C_sockops_sockhash_left);
+		goto out;
+	}
+	if (!sk)
+		goto out;
+	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
+	if (!xs)
+		goto out;
+	side = xs->side & 1;
+	pair = bpf_map_lookup_elem(&sc_xpairs, &xs->pair);
+	if (pair && !(pair->state & (SC_FLOW_DEMOTED(side) | SC_FLOW_LEAVING(side))))
+		return;
+	if (!pair || !(pair->state & SC_FLOW_LEAVING(side)))
+		goto out;
+	if (bpf_map_delete_elem(&sc_xsocks, &xs->self))
+		sc_xcount(SC_X_errors__xpod_sockhash_leave);
+	else
+		sc_xcount(SC_X_xpod_sockhash_left);
+out:
+	sc_unwatch_rtt(skops);
 }
 
 /* The key of T's connection in sc_xpairs, and the side T is on (0: the canonical end). */
@@ -159,7 +219,7 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 	const struct sc_policy *p;
 	struct sc_xsock *xs;
 	struct bpf_sock *sk = skops->sk;
-	__u32 slot;
+	__u32 slot, cb;
 	int side;
 
 	p = sc_live_policy(&slot);
@@ -196,6 +256,8 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		bpf_sk_storage_delete(&sc_xsk, sk);
 		return;
 	}
+	/* As for a local flow (sc_accelerate): RTT samples only once demoted (sc_handle_rtt). */
+	cb = skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG;
 	if (pair) {
 		if (side)
 			pair->netns[1] = t->netns;
@@ -204,6 +266,7 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		/* A locked add orders the store above before it (and x86 keeps store order). */
 		__sync_fetch_and_add(&pair->ready, 1);
 		sc_xcount(SC_X_xpod_pair_ready);
+		bpf_sock_ops_cb_flags_set(skops, cb);
 		return;
 	}
 	if (side)
@@ -225,8 +288,8 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		bpf_sk_storage_delete(&sc_xsk, sk);
 		return;
 	}
-	/* The creator deletes the entry when it closes; the end that joins asks for nothing. */
-	sc_watch_close(skops);
+	/* The creator deletes the entry when it closes; the end that joins does not. */
+	bpf_sock_ops_cb_flags_set(skops, cb | BPF_SOCK_OPS_STATE_CB_FLAG);
 	sc_xcount(SC_X_xpod_pair_created);
 }
 
@@ -264,8 +327,8 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 		sc_pair_up(skops, &t, passive);
 }
 
-/* Only sockets that asked (sc_watch_close) get here: the creator of a local flow entry or of a
- * pair entry of two pods. */
+/* Only sockets that asked (BPF_SOCK_OPS_STATE_CB_FLAG) get here: the creator of a local flow entry
+ * or of a pair entry of two pods. */
 static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
 {
 	struct sc_tuple t = {}, key;
@@ -327,6 +390,9 @@ int sc_sockops(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
 		sc_handle_listen(skops);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		sc_handle_rtt(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == BPF_TCP_CLOSE)

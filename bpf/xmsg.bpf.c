@@ -5,14 +5,22 @@
  * maps only, since one program serves every pod; every pod loads the same code and the node
  * link runs whichever copy was attached last.
  *
- * Flow control and byte order are those of skmsg.bpf.c (read its comment): a bounded number of
- * unanswered bytes per direction, and a one-way move to TCP past it or on any miss. One more
+ * Flow control, byte order and leaving the sockhash are those of skmsg.bpf.c (read its comment):
+ * a bounded number of unanswered bytes per direction, a one-way move to TCP past it or on any
+ * miss, and out of sc_xsocks for a demoted side its peer never sent to. One more
  * reason to move: the socket sends before its peer has joined the pair (sockops.bpf.c), as the
  * active end can when its first write races the passive end's establishment, or the pair entry
  * was found to be shared by two connections; that message goes by TCP and so must every later
  * one of that direction.
  */
 #include "lib/common.h"
+
+static __always_inline void sc_pair_demote(struct sc_pair *pair, int side, enum sc_node_counter why)
+{
+	sc_xcount(why);
+	if (sc_state_demote(&pair->state, side))
+		sc_xcount(SC_X_xpod_msg_leave_marked);
+}
 
 /* Always SK_PASS: SK_DROP would fail the send with EACCES. */
 SEC("sk_msg")
@@ -23,6 +31,7 @@ int sc_sk_msg_node(struct sk_msg_md *msg)
 	struct sc_pair *pair;
 	struct sc_tuple peer;
 	__u32 size = msg->size;
+	__u64 st;
 	int side;
 
 	if (!sk)
@@ -35,23 +44,25 @@ int sc_sk_msg_node(struct sk_msg_md *msg)
 	if (!pair)
 		goto pass;
 	side = xs->side & 1;
-	if (pair->demoted[side])
+	st = pair->state;
+	if (st & SC_FLOW_DEMOTED(side))
 		goto pass;
 	if (!pair->ready || pair->collided) {
-		pair->demoted[side] = 1;
-		sc_xcount(SC_X_xpod_msg_demote_unpaired);
+		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_unpaired);
 		goto pass;
 	}
 	if (pair->unanswered[side] + size > xs->limit) {
-		pair->demoted[side] = 1;
-		sc_xcount(SC_X_xpod_msg_demote_unanswered);
+		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_unanswered);
+		goto pass;
+	}
+	if (!sc_state_may_redirect(&pair->state, st, side)) {
+		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_peer_left);
 		goto pass;
 	}
 	sc_tuple_swap(&peer, &xs->self);
 	peer.netns = pair->netns[side ^ 1];
 	if (bpf_msg_redirect_hash(msg, &sc_xsocks, &peer, BPF_F_INGRESS) != SK_PASS) {
-		pair->demoted[side] = 1;
-		sc_xcount(SC_X_xpod_msg_demote_peer_missing);
+		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_peer_missing);
 		goto pass;
 	}
 	__sync_fetch_and_add(&pair->unanswered[side], size);

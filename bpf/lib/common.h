@@ -185,6 +185,34 @@ static __always_inline bool sc_tuple_is_canonical(const struct sc_tuple *t)
 	return t->lport <= t->rport;
 }
 
+/*
+ * The state word of a connection (struct sc_flow, struct sc_pair; SC_FLOW_* bits). Demote SIDE for
+ * good; true when SIDE is also marked to leave its sockhash, which is only while its peer has
+ * never redirected into it (its ingress queue is empty and will stay so). A failed
+ * compare-and-swap (the word moved meanwhile) just leaves the socket where it is.
+ */
+static __always_inline bool sc_state_demote(__u64 *state, int side)
+{
+	__u64 old = __sync_fetch_and_or(state, SC_FLOW_DEMOTED(side)) | SC_FLOW_DEMOTED(side);
+
+	if (old & (SC_FLOW_REDIRECTED(side ^ 1) | SC_FLOW_LEAVING(side)))
+		return false;
+	return __sync_val_compare_and_swap(state, old, old | SC_FLOW_LEAVING(side)) == old;
+}
+
+/*
+ * Before SIDE redirects into its peer: false when the peer is leaving its sockhash, and SIDE must
+ * take TCP instead. The first redirect announces itself with an atomic OR, so that the peer's
+ * compare-and-swap in sc_state_demote sees it; once REDIRECTED is set the peer can never start
+ * leaving, so ST (a plain read of the word) is enough for every later send.
+ */
+static __always_inline bool sc_state_may_redirect(__u64 *state, __u64 st, int side)
+{
+	if (!(st & SC_FLOW_REDIRECTED(side)))
+		st = __sync_fetch_and_or(state, SC_FLOW_REDIRECTED(side));
+	return !(st & SC_FLOW_LEAVING(side ^ 1));
+}
+
 /* Key of the flow map and the side T is on. */
 static __always_inline int sc_flow_key(struct sc_tuple *key, const struct sc_tuple *t)
 {

@@ -638,6 +638,17 @@ uint64_t tpod_counter(int counter)
 	return percpu_sum(fd, counter);
 }
 
+uint64_t tpeer_counter(const struct tpeer *q, int counter)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_STATS, q->pin_path);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", q->pin_path);
+	return percpu_sum(fd, counter);
+}
+
 uint64_t tpod_node_counter(int counter)
 {
 	int fd = open_node(SC_MAP_XSTATS);

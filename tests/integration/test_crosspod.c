@@ -306,6 +306,40 @@ Test(crosspod, sidecar_to_sidecar_hop_is_carried_socket_to_socket)
 	wait_node_entries_zero(SC_MAP_XSOCKS);
 }
 
+/*
+ * An upload across two pods: the app streams to the server pod's app and nothing comes back.
+ * Each hop is demoted at the bound, and on each the sending socket, never sent a byte through
+ * sk_msg, leaves its sockhash: the app's (P's sockhash), the client sidecar's upstream (the
+ * node's), the server sidecar's socket to its app (the server pod's). Every byte arrives.
+ */
+Test(crosspod, demoted_upload_leaves_the_sockhash_of_every_hop)
+{
+	static const char *const sink_dual[] = {"--mode", "sink", "--dual", NULL};
+	struct tpeer *srv = tpod_add_peer("srv", P.rns);
+	char line[1024], rep[1024], a[128], b[128];
+
+	tpeer_start_server(srv, T_CGROUP, "::", APP_PORT, sink_dual);
+	tpeer_write_config(srv, "");
+	tpeer_start_daemon(srv);
+	tpeer_start_proxy_with(srv, inbound_listeners);
+	client_pod();
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, APP_PORT, "--send", "64M", NULL);
+	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert_str_eq(kv(rep, "in", a, sizeof(a)), "67108864", "%s", rep);
+	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
+	cr_assert_eq(node(SC_X_xpod_pair_ready), 1, "%s", node_counters());
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), 1);
+	cr_assert_eq(node(SC_X_xpod_msg_leave_marked), 1, "%s", node_counters());
+	cr_assert_eq(node(SC_X_xpod_sockhash_left), 1, "%s", node_counters());
+	cr_assert_eq(node(SC_X_errors__xpod_sockhash_leave), 0);
+	cr_assert_eq(tpeer_counter(srv, SC_C_sockops_sockhash_left), 1);
+	cr_assert_eq(tpeer_counter(srv, SC_C_errors__sockhash_leave), 0);
+	/* What the hops left behind dies with the sockets, as ever. */
+	wait_node_entries_zero(SC_MAP_XPAIRS);
+	wait_node_entries_zero(SC_MAP_XSOCKS);
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;

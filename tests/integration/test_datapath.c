@@ -132,3 +132,99 @@ Test(datapath, acceleration_false_keeps_redirection_without_sk_msg)
 	cr_assert_eq(tpod_counter(SC_C_msg_redirect), 0);
 	cr_assert_eq(tpod_map_entries(SC_MAP_SOCKHASH), 0);
 }
+
+/*
+ * An upload: the app streams, nothing comes back. Its direction is demoted at the bound, and as
+ * the proxy never sent it a byte through sk_msg, the app's socket leaves the sockhash at its
+ * first ACK: from then on its sends take the plain TCP path and the sk_msg program no longer
+ * runs for them (64 MiB are 1,024 writes of 64 KiB; only those before the ACK are counted).
+ */
+Test(datapath, demoted_upload_leaves_the_sockhash_and_sends_on_plain_tcp)
+{
+	static const char *const sink[] = {"--mode", "sink", "--report", NULL};
+	char line[1024], rep[1024], a[128], b[128];
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", sink);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--send", "64M", NULL);
+	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert_eq(num(rep, "in"), 64u << 20, "%s", rep);
+	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
+	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 1);
+	cr_assert_eq(tpod_counter(SC_C_msg_leave_marked), 1);
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), 1);
+	cr_assert_eq(tpod_counter(SC_C_errors__sockhash_leave), 0);
+	cr_assert_lt(tpod_counter(SC_C_msg_redirect) + tpod_counter(SC_C_msg_pass), 256,
+		     "redirected %llu, passed %llu: the app's sends still ran the sk_msg program",
+		     (unsigned long long)tpod_counter(SC_C_msg_redirect),
+		     (unsigned long long)tpod_counter(SC_C_msg_pass));
+}
+
+/*
+ * A download: the app's request went into the proxy's socket through sk_msg, then the proxy
+ * streams the response. The proxy's direction is demoted, but its socket must stay in the
+ * sockhash: leaving would drop its psock and whatever of the request might still wait there.
+ */
+Test(datapath, streamed_response_after_a_request_stays_in_the_sockhash)
+{
+	static const char *const source[] = {"--mode", "source",   "--bytes",
+					     "64M",    "--report", NULL};
+	char line[1024], rep[1024], a[128], b[128];
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", source);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--send", "64", NULL);
+	cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
+	cr_assert_eq(num(line, "recv"), 64u << 20, "%s", line);
+	t_server_report(0, rep, sizeof(rep), 5000);
+	cr_assert_str_eq(kv(rep, "sha_out", a, sizeof(a)), kv(line, "sha_in", b, sizeof(b)));
+	cr_assert_eq(num(rep, "in"), 64, "%s", rep);
+	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 1);
+	cr_assert_eq(tpod_counter(SC_C_msg_leave_marked), 0);
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), 0);
+}
+
+/*
+ * The race the flow's state word settles: the server's first bytes reach the proxy's socket
+ * about when the app's upload is demoted. Whichever comes first, either the app's socket stays
+ * (the proxy had redirected into it) or the proxy's send finds it leaving and goes by TCP; no
+ * byte may be lost or reordered either way, in any of the connections.
+ */
+Test(datapath, first_answer_racing_a_demotion_loses_no_byte)
+{
+	static const char *const source[] = {"--mode", "source",   "--bytes",
+					     "64K",    "--report", NULL};
+	char line[1024], path[PATH_MAX], sha_up[128], sha_down[128], want[256], a[128];
+	const int n = 40;
+	int i;
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", source);
+	for (i = 0; i < n; i++) {
+		t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--send", "2M", NULL);
+		cr_assert_str_eq(kv(line, "result", a, sizeof(a)), "ok", "%s", line);
+		cr_assert_eq(num(line, "sent"), 2u << 20, "%s", line);
+		cr_assert_eq(num(line, "recv"), 64u << 10, "%s", line);
+		/* Same seed every time: every connection carries the same two streams. */
+		if (i == 0) {
+			kv(line, "sha_out", sha_up, sizeof(sha_up));
+			kv(line, "sha_in", sha_down, sizeof(sha_down));
+		}
+		cr_assert_str_eq(kv(line, "sha_out", a, sizeof(a)), sha_up);
+		cr_assert_str_eq(kv(line, "sha_in", a, sizeof(a)), sha_down, "%s", line);
+	}
+	t_server_report(0, line, sizeof(line), 5000);
+	snprintf(path, sizeof(path), "%s/server-0.log", P.dir);
+	snprintf(want, sizeof(want), "in=%u out=%u sha_in=%s sha_out=%s result=ok", 2u << 20,
+		 64u << 10, sha_up, sha_down);
+	for (i = 0; i < 500 && file_count(path, want) < n; i++)
+		usleep(10000);
+	cr_assert_eq(file_count(path, want), n, "last report: %s", line);
+	/* Every socket marked to leave had more bytes to send by TCP, so its RTT callback came. */
+	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), tpod_counter(SC_C_msg_leave_marked));
+	cr_assert_eq(tpod_counter(SC_C_errors__sockhash_leave), 0);
+}
