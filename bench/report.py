@@ -256,14 +256,16 @@ def markdown(summary, meta, raw, counters):
     if ns:
         L.append("## Policy scale: connection latency vs policy size (one pod)\n")
         L.append(
-            "iptables: N extra non-matching nat rules at the head of the pod's OUTPUT chain "
-            "(every proxied connection walks them twice: the app's SYN and the sidecar's). "
+            "iptables: N extra non-matching nat rules in a chain jumped to from the head of the "
+            "pod's nat OUTPUT chain, as kube-proxy's KUBE-SERVICES (every proxied connection "
+            "walks them twice: the app's SYN and the sidecar's). "
             "eBPF: N services in the policy (hash lookups). Same tcptool workload as above; "
             "N = 0 is the main table's figure. setup: time to install the rules / start the "
             "daemon with that policy. The connect program's time per run comes from the kernel's "
             "BPF statistics, on during the eBPF scale runs only (`build/bpfstats`): it is the "
-            "part of a connect the policy's size could change, apart from the machine's noise "
-            "(which moves a run's connect p50 between about 37 and 55 µs in every mode).\n"
+            "part of a connect the policy's size could change, apart from the machine's noise. "
+            "The eBPF scale runs pay for the statistics (some 20–40 ns per program run) and so "
+            "are compared with each other, not with the main table.\n"
         )
         L.append(
             "| N | iptables connect p50 µs | iptables connect p99 µs | iptables conns/s | "
@@ -283,8 +285,8 @@ def markdown(summary, meta, raw, counters):
                     cell(e, "conns_per_s", 0),
                     cell(e, "setup_s", 2) if n else "–",
                 ]
-            e = summary.get((topo, wl, "ebpf", nn))
-            cells.append(cell(e, "connect4_ns_per_run", 0) if n else "–")
+            e = summary.get(("scale", "connect_prog", "ebpf", nn))
+            cells.append(cell(e, "ns_per_run", 0) if n else "–")
             L.append(f"| {n:,} | " + " | ".join(cells) + " |")
         L.append("")
     L += profile_section(raw, meta)
