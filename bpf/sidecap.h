@@ -45,11 +45,22 @@ struct sc_policy {
 _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
 
 /* sc_state[0]: which slot is live. */
+/*
+ * The version of what a pod's pins hold: its maps' types, keys and values and what its programs
+ * expect of them. Bump it with any change to those, even one that keeps every size: libbpf
+ * reuses a pinned map whenever its type, sizes and capacity match, whatever its values mean. Each
+ * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
+ * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
+ */
+#define SC_POD_ABI 2
+
 struct sc_state {
 	__u32 active_slot;
 	__u32 generation;
+	__u32 abi; /* SC_POD_ABI of the daemon that wrote it; 0 until a policy is written */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sc_state) == 8, "sc_state layout");
+_Static_assert(sizeof(struct sc_state) == 16, "sc_state layout");
 
 /* Port sets: key = slot << 24 | kind << 16 | port (host order); value = 1. */
 enum sc_port_kind {

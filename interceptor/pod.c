@@ -500,6 +500,48 @@ static bool sc_link_wanted(const struct sc_pod *pod, enum sc_link l)
 	return l != SC_LINK_SK_LOOKUP || pod->netns_fd >= 0;
 }
 
+/*
+ * Pins of another version may hold maps that libbpf would reuse because their sizes match while
+ * their values mean something else: refuse them before libbpf loads, pins or attaches anything.
+ * No pinned state: a new pod. A state no policy was written into yet (0) was left by a run that
+ * stopped before its first policy. A state of another size predates the ABI field.
+ */
+static int sc_check_abi(const char *pin_path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0, abi = 0;
+	char path[PATH_MAX];
+	struct sc_state st;
+	int fd, err = 0;
+
+	if (sc_pin_map_path(path, sizeof(path), pin_path, SC_MAP_STATE))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	if (info.value_size == sizeof(st)) {
+		if (bpf_map_lookup_elem(fd, &zero, &st)) {
+			err = -errno;
+			goto out;
+		}
+		if (st.abi == SC_POD_ABI || (st.abi == 0 && st.generation == 0))
+			goto out;
+		abi = st.abi;
+	}
+	pr_warn("pinPath %s holds the pins of another version of sidecap (pod ABI %u, this one is "
+		"%u): remove them with `interceptor cleanup --config FILE` and run again (open "
+		"connections keep working; new ones go direct until the new run attaches)\n",
+		pin_path, abi, SC_POD_ABI);
+	err = -EPROTO;
+out:
+	close(fd);
+	return err;
+}
+
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
 	char path[PATH_MAX], node[PATH_MAX];
@@ -546,6 +588,9 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	if (err)
 		goto out_close;
 
+	err = sc_check_abi(pod->pin_path);
+	if (err)
+		goto out_close;
 	pod->skel = sidecap_bpf__open();
 	if (!pod->skel) {
 		err = -errno;
@@ -748,6 +793,8 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	if (!err) {
 		st.active_slot = slot;
 		st.generation = c.policy.generation;
+		st.abi = SC_POD_ABI;
+		st.pad = 0;
 		if (bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY))
 			err = -errno;
 	}

@@ -341,3 +341,75 @@ Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
 	cr_assert_not_null(strstr(out, "is not a bpffs; mount one (mount -t bpf bpf"), "%s", out);
 	cr_assert_eq(attached_programs(), 0);
 }
+
+static int pinned_state(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_STATE, P.pin_path);
+	return bpf_obj_get(path);
+}
+
+/*
+ * Pins written by a version whose maps mean something else are refused before anything is
+ * loaded, written or attached, naming the pin path and the fix: the running pod's programs and
+ * policy stay as they were and go on intercepting.
+ */
+Test(lifecycle, pins_of_another_version_are_refused_and_left_alone)
+{
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
+	char out[8192], line[1024];
+	struct sc_state st, now;
+	__u32 zero = 0;
+	int fd;
+
+	tpod_start_daemon();
+	tpod_start_proxy();
+	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
+	tpod_kill(P.daemon, SIGKILL);
+	P.daemon = 0;
+	fd = pinned_state();
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &st), 0);
+	cr_assert_eq(st.abi, SC_POD_ABI);
+	st.abi = SC_POD_ABI + 1;
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, &st, BPF_ANY), 0);
+
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "holds the pins of another version"), "%s", out);
+	cr_assert_not_null(strstr(out, P.pin_path), "%s", out);
+	cr_assert_not_null(strstr(out, "interceptor cleanup --config"), "%s", out);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &now), 0);
+	close(fd);
+	cr_assert_eq(now.generation, st.generation, "the refused run wrote a policy");
+	cr_assert_eq(now.abi, SC_POD_ABI + 1);
+	cr_assert_eq(attached_programs(), 6);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
+	t_assert_intact(line, "64");
+	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 1);
+}
+
+/* A state pinned before the ABI field existed (8 bytes) is another version too. */
+Test(lifecycle, pins_from_before_the_abi_field_are_refused)
+{
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
+	char out[8192], path[PATH_MAX];
+	int fd;
+
+	tpod_write_config("");
+	snprintf(path, sizeof(path), "%s/maps", P.pin_path);
+	cr_assert_eq(mkdir(P.pin_path, 0700), 0);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, SC_MAP_STATE, sizeof(__u32), 8, 1, NULL);
+	cr_assert_geq(fd, 0);
+	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_STATE, P.pin_path);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, run), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "(pod ABI 0, this one is"), "%s", out);
+	cr_assert_eq(attached_programs(), 0);
+	/* Nothing was pinned beside it. */
+	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_SOCKHASH, P.pin_path);
+	cr_assert_eq(access(path, F_OK), -1, "%s was pinned", path);
+}
