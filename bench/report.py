@@ -374,7 +374,7 @@ def profile_section(raw, meta):
 
 def profile_tables(recs, meta, title, kind):
     _, count_key, unit, tunit, heading, intro = kind
-    per_s = 1e6 if tunit == "µs" else 1e3
+    scale = 1e6 if tunit == "µs" else 1e3  # seconds to the unit of CPU time
     modes = [m for m in MODES if any(r["mode"] == m for r in recs)]
     us, bpf = {}, {}
     for r in recs:
@@ -383,8 +383,8 @@ def profile_tables(recs, meta, title, kind):
             continue
         g = us.setdefault(r["mode"], {})
         for key, _ in PROFILE_GROUPS:
-            g.setdefault(key, []).append(perf.get("groups", {}).get(key, 0) / hz / n * per_s)
-        g.setdefault("total", []).append(perf["samples"] / hz / n * per_s)
+            g.setdefault(key, []).append(perf.get("groups", {}).get(key, 0) / hz / n * scale)
+        g.setdefault("total", []).append(perf["samples"] / hz / n * scale)
         for name, v in (r.get("bpf") or {}).items():
             b = bpf.setdefault(name, {}).setdefault(r["mode"], {"runs": [], "ns": []})
             b["runs"].append(v.get("runs", 0) / n)

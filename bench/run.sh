@@ -14,8 +14,9 @@
 # (seconds per sockperf/iperf3/wrk run), BENCH_CONNS (connections per tcptool run),
 # BENCH_SCALE (policy sizes, e.g. "10 1000 10000"), BENCH_SCALE_REPS (repetitions of the policy
 # scale points, at most BENCH_REPS), BENCH_ONLY (space-separated subset of
-# "pod two scale profile"), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ (the profile pass:
-# connections per run, repetitions, perf samples per second).
+# "pod two scale profile"), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
+# BENCH_PROF_RR_T / BENCH_PROF_KEEP (the profile pass: connections per run, repetitions, perf
+# samples per second, seconds of ping-pong and of bulk, 1 to keep perf's data files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -682,13 +683,14 @@ json_or_null() { [ -s "$1" ] && jq -e . "$1" >/dev/null 2>&1 && jq -c . "$1" || 
 # Run CMD as the app of pod ACG/ANS under perf (the benchmark's CPU) with BPF statistics on.
 # Writes PREFIX.groups.json (samples by subsystem) and PREFIX.bpf.json (our programs' runs and
 # ns during CMD alone: the difference of the counts before and after, so that one daemon can
-# serve several recordings); CMD's output goes to PREFIX.out; PROF_WALL is its wall time (s).
-profiled() { # PREFIX ACG ANS NSS CMD... (NSS: the pods' netns names, comma-separated)
-	local f=$1 acg=$2 ans=$3 nss ppid t0 t1 cpus=(-C "$PIN")
-	IFS=, read -r -a nss <<<"$4"
-	shift 4
+# serve several recordings), from the links of the pods PROF_NSS (netns names); CMD's output
+# goes to PREFIX.out; PROF_WALL is its wall time (s).
+PROF_NSS=()
+profiled() { # PREFIX ACG ANS CMD...
+	local f=$1 acg=$2 ans=$3 ppid t0 t1 cpus=(-C "$PIN")
+	shift 3
 	[ "$PIN" = none ] && cpus=(-a)
-	prog_stats "${nss[@]}" >"$f.bpf0.json"
+	prog_stats "${PROF_NSS[@]}" >"$f.bpf0.json"
 	$B/bpfstats perf record -q -e cpu-clock -F "$PROF_HZ" -g "${cpus[@]}" -o "$f.data" \
 		>"$f.perf.log" 2>&1 &
 	ppid=$!
@@ -699,7 +701,7 @@ profiled() { # PREFIX ACG ANS NSS CMD... (NSS: the pods' netns names, comma-sepa
 	t1=$(now_ns)
 	kill -INT "$ppid" 2>/dev/null || true
 	wait "$ppid" 2>/dev/null || true
-	prog_stats "${nss[@]}" | jq -c --slurpfile b "$f.bpf0.json" '($b[0] // {}) as $b |
+	prog_stats "${PROF_NSS[@]}" | jq -c --slurpfile b "$f.bpf0.json" '($b[0] // {}) as $b |
 		with_entries(.value = {runs: (.value.runs - ($b[.key].runs // 0)),
 			ns: (.value.ns - ($b[.key].ns // 0))})' >"$f.bpf.json"
 	rm -f "$f.bpf0.json"
@@ -708,36 +710,35 @@ profiled() { # PREFIX ACG ANS NSS CMD... (NSS: the pods' netns names, comma-sepa
 	[ "$PROF_KEEP" = 1 ] || rm -f "$f.data"
 	PROF_WALL=$(calc "($t1 - $t0) / 1000000000")
 }
+# The record of one profiled workload: COUNT units of work (KEY: conns, reqs or gbytes).
+emit_profile() { # TOPO MODE REP WORKLOAD PREFIX KEY COUNT
+	emit "$1" "$2" "$3" "$4" "$(printf '"ok":%s,"%s":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
+		"$(awk -v c="${7:-0}" 'BEGIN { print (c > 0) ? "true" : "false" }')" "$6" "${7:-0}" \
+		"$PROF_WALL" "$PROF_HZ" "$(json_or_null "$5.groups.json")" "$(json_or_null "$5.bpf.json")")"
+}
 run_profile() { # TOPO MODE REP
-	local topo=$1 mode=$2 rep=$3 f=$OUT/profile/$1.$2.$3 c nss=() ok msgs
+	local topo=$1 mode=$2 rep=$3 f=$OUT/profile/$1.$2.$3 c n
 	mkdir -p "$OUT/profile"
 	topo_up "$topo" "$mode"
 	local dst=$DST acg=${CGS_UP[0]} ans=bench-${CGS_UP[0]}
-	for c in "${CGS_UP[@]}"; do nss+=("bench-$c"); done
-	nss=$(IFS=,; echo "${nss[*]}")
+	PROF_NSS=()
+	for c in "${CGS_UP[@]}"; do PROF_NSS+=("bench-$c"); done
 	in_cg $acg $ans $B/tcptool client $dst $P_CONN --send 64 --repeat 500 >/dev/null 2>&1 || true
-	profiled "$f" $acg $ans "$nss" timeout -k 5 $((BOUND + 120)) $B/tcptool client $dst $P_CONN \
+	profiled "$f" $acg $ans timeout -k 5 $((BOUND + 120)) $B/tcptool client $dst $P_CONN \
 		--send 64 --repeat "$PROF_CONNS" --max-seconds 120
-	ok=$(sed -n 's/^summary .* ok=\([0-9]*\).*/\1/p' "$f.out")
-	emit "$topo" "$mode" "$rep" profile "$(printf '"ok":%s,"conns":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
-		"$([ "${ok:-0}" -gt 0 ] && echo true || echo false)" "${ok:-0}" "$PROF_WALL" "$PROF_HZ" \
-		"$(json_or_null "$f.groups.json")" "$(json_or_null "$f.bpf.json")")"
+	n=$(sed -n 's/^summary .* ok=\([0-9]*\).*/\1/p' "$f.out")
+	emit_profile "$topo" "$mode" "$rep" profile "$f" conns "$n"
 	# The same for a round trip: 64 B ping-pong on one connection.
-	profiled "$f.rr" $acg $ans "$nss" timeout -k 5 $BOUND sockperf ping-pong --tcp -i "$dst" \
+	profiled "$f.rr" $acg $ans timeout -k 5 $BOUND sockperf ping-pong --tcp -i "$dst" \
 		-p $P_RR -t "$PROF_RR_T" -m 64 --full-rtt
-	msgs=$(sed 's/\x1b\[[0-9;]*m//g' "$f.rr.out" |
+	n=$(sed 's/\x1b\[[0-9;]*m//g' "$f.rr.out" |
 		sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p')
-	emit "$topo" "$mode" "$rep" profile_rr "$(printf '"ok":%s,"reqs":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
-		"$([ "${msgs:-0}" -gt 0 ] && echo true || echo false)" "${msgs:-0}" "$PROF_WALL" "$PROF_HZ" \
-		"$(json_or_null "$f.rr.groups.json")" "$(json_or_null "$f.rr.bpf.json")")"
+	emit_profile "$topo" "$mode" "$rep" profile_rr "$f.rr" reqs "$n"
 	# And a bulk stream: CPU per GB.
-	profiled "$f.bulk" $acg $ans "$nss" timeout -k 5 $BOUND iperf3 -c "$dst" -p $P_BULK \
+	profiled "$f.bulk" $acg $ans timeout -k 5 $BOUND iperf3 -c "$dst" -p $P_BULK \
 		-t "$PROF_RR_T" -J
-	local bytes
-	bytes=$(jq -r '.end.sum_received.bytes // 0' "$f.bulk.out" 2>/dev/null || echo 0)
-	emit "$topo" "$mode" "$rep" profile_bulk "$(printf '"ok":%s,"gbytes":%s,"wall_s":%s,"hz":%s,"perf":%s,"bpf":%s' \
-		"$([ "${bytes:-0}" -gt 0 ] && echo true || echo false)" "$(calc "${bytes:-0} / 1000000000")" \
-		"$PROF_WALL" "$PROF_HZ" "$(json_or_null "$f.bulk.groups.json")" "$(json_or_null "$f.bulk.bpf.json")")"
+	n=$(jq -r '.end.sum_received.bytes // 0' "$f.bulk.out" 2>/dev/null || echo 0)
+	emit_profile "$topo" "$mode" "$rep" profile_bulk "$f.bulk" gbytes "$(calc "${n:-0} / 1000000000")"
 	stop_sidecars
 	stop_mode "profile/$topo/$mode"
 }

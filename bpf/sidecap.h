@@ -44,7 +44,6 @@ struct sc_policy {
 };
 _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
 
-/* sc_state[0]: which slot is live. */
 /*
  * The version of what a pod's pins hold: its maps' types, keys and values and what its programs
  * expect of them. Bump it with any change to those, even one that keeps every size: libbpf
@@ -54,6 +53,7 @@ _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
  */
 #define SC_POD_ABI 2
 
+/* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
 	__u32 active_slot;
 	__u32 generation;

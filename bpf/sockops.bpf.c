@@ -126,17 +126,35 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	bpf_sock_ops_cb_flags_set(skops, cb);
 }
 
+enum sc_rtt_verdict {
+	SC_RTT_WATCH, /* still carried by sk_msg: keep asking */
+	SC_RTT_STAY,  /* demoted, but its peer sent into it: it stays, stop asking */
+	SC_RTT_LEAVE, /* marked to leave (sc_state_demote): take it out, stop asking */
+};
+
+/* What an RTT sample means for SIDE of the connection whose state word is STATE (NULL: its
+ * entry is gone, and without it nothing may leave). LEAVING implies DEMOTED. */
+static __always_inline enum sc_rtt_verdict sc_rtt_verdict(const __u64 *state, int side)
+{
+	if (!state)
+		return SC_RTT_STAY;
+	if (*state & SC_FLOW_LEAVING(side))
+		return SC_RTT_LEAVE;
+	return (*state & SC_FLOW_DEMOTED(side)) ? SC_RTT_STAY : SC_RTT_WATCH;
+}
+
 /*
- * An RTT sample of a socket in a sockhash: its own bytes now go by TCP. If sk_msg marked it to
+ * An RTT sample of a socket in a sockhash: its own bytes go by TCP, because it is demoted or
+ * closing (the ACK of its FIN), or for bytes sent before it was inserted. If sk_msg marked it to
  * leave (its peer never redirected into it, so its ingress queue is empty and stays so), take it
- * out of the sockhash, the pod's or the node's: the kernel then gives it back the plain TCP send
- * path. Either way it needs no more samples. A sample of a socket that is closing (the ACK of
- * its FIN) needs nothing.
+ * out of its sockhash, the pod's or the node's: the kernel then gives it back the plain TCP send
+ * path. Only a socket still carried by sk_msg keeps asking for samples.
  */
 static __always_inline void sc_handle_rtt(struct bpf_sock_ops *skops)
 {
 	struct sc_tuple t = {}, key;
 	struct bpf_sock *sk = skops->sk;
+	enum sc_rtt_verdict v;
 	struct sc_flow *flow;
 	struct sc_xsock *xs;
 	struct sc_pair *pair;
@@ -148,11 +166,10 @@ static __always_inline void sc_handle_rtt(struct bpf_sock_ops *skops)
 	if (sc_tuple_is_local(&t)) {
 		side = sc_flow_key(&key, &t) & 1;
 		flow = bpf_map_lookup_elem(&sc_flows, &key);
-		if (flow && !(flow->state & (SC_FLOW_DEMOTED(side) | SC_FLOW_LEAVING(side))))
-			/* Not demoted (TCP bytes sent before the socket was inserted): keep
-			 * watching. */
+		v = sc_rtt_verdict(flow ? &flow->state : NULL, side);
+		if (v == SC_RTT_WATCH)
 			return;
-		if (!flow || !(flow->state & SC_FLOW_LEAVING(side)))
+		if (v != SC_RTT_LEAVE)
 			goto out;
 		if (bpf_map_delete_elem(&sc_sockhash, &t))
 			/* Stays: its sends keep paying for the sk_msg path, nothing else. */
@@ -161,16 +178,15 @@ static __always_inline void sc_handle_rtt(struct bpf_sock_ops *skops)
 			sc_count(SC_C_sockops_sockhash_left);
 		goto out;
 	}
-	if (!sk)
-		goto out;
-	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
+	xs = sk ? bpf_sk_storage_get(&sc_xsk, sk, 0, 0) : NULL;
 	if (!xs)
 		goto out;
 	side = xs->side & 1;
 	pair = bpf_map_lookup_elem(&sc_xpairs, &xs->pair);
-	if (pair && !(pair->state & (SC_FLOW_DEMOTED(side) | SC_FLOW_LEAVING(side))))
+	v = sc_rtt_verdict(pair ? &pair->state : NULL, side);
+	if (v == SC_RTT_WATCH)
 		return;
-	if (!pair || !(pair->state & SC_FLOW_LEAVING(side)))
+	if (v != SC_RTT_LEAVE)
 		goto out;
 	if (bpf_map_delete_elem(&sc_xsocks, &xs->self))
 		sc_xcount(SC_X_errors__xpod_sockhash_leave);

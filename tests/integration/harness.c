@@ -572,12 +572,17 @@ int tpeer_proxy_lines(const struct tpeer *q, const char *needle)
 	return file_count(log, needle);
 }
 
-static int open_pinned(const char *map)
+static int open_pinned_at(const char *pin_path, const char *map)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/maps/%s", P.pin_path, map);
+	snprintf(path, sizeof(path), "%s/maps/%s", pin_path, map);
 	return bpf_obj_get(path);
+}
+
+int tpod_open_pinned(const char *map)
+{
+	return open_pinned_at(P.pin_path, map);
 }
 
 const char *tpod_node_dir(void)
@@ -632,7 +637,7 @@ static long count_keys(int fd)
 
 uint64_t tpod_counter(int counter)
 {
-	int fd = open_pinned(SC_MAP_STATS);
+	int fd = tpod_open_pinned(SC_MAP_STATS);
 
 	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", P.pin_path);
 	return percpu_sum(fd, counter);
@@ -640,11 +645,8 @@ uint64_t tpod_counter(int counter)
 
 uint64_t tpeer_counter(const struct tpeer *q, int counter)
 {
-	char path[PATH_MAX];
-	int fd;
+	int fd = open_pinned_at(q->pin_path, SC_MAP_STATS);
 
-	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_STATS, q->pin_path);
-	fd = bpf_obj_get(path);
 	cr_assert_geq(fd, 0, "sc_stats not pinned under %s", q->pin_path);
 	return percpu_sum(fd, counter);
 }
@@ -659,7 +661,7 @@ uint64_t tpod_node_counter(int counter)
 
 uint32_t tpod_map_id(const char *map)
 {
-	int fd = open_pinned(map);
+	int fd = tpod_open_pinned(map);
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
 
@@ -672,7 +674,7 @@ uint32_t tpod_map_id(const char *map)
 
 long tpod_map_entries(const char *map)
 {
-	int fd = open_pinned(map);
+	int fd = tpod_open_pinned(map);
 
 	cr_assert_geq(fd, 0, "%s not pinned under %s", map, P.pin_path);
 	return count_keys(fd);
@@ -931,7 +933,7 @@ unsigned int tpod_generation(void)
 {
 	struct sc_state st = {0};
 	__u32 zero = 0;
-	int fd = open_pinned(SC_MAP_STATE);
+	int fd = tpod_open_pinned(SC_MAP_STATE);
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &st), 0);

@@ -142,6 +142,8 @@ pid_t tpeer_start_server(struct tpeer *q, int flags, const char *addr, const cha
 			 const char *const extra[]);
 /* Lines of Q's proxy log containing NEEDLE. */
 int tpeer_proxy_lines(const struct tpeer *q, const char *needle);
+/* A new fd of P's map NAME pinned under its pinPath, or -1 with errno set. */
+int tpod_open_pinned(const char *map);
 /* Counter COUNTER (SC_C_*) of pod Q, summed over CPUs. */
 uint64_t tpeer_counter(const struct tpeer *q, int counter);
 

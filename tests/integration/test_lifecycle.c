@@ -342,14 +342,6 @@ Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
 	cr_assert_eq(attached_programs(), 0);
 }
 
-static int pinned_state(void)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_STATE, P.pin_path);
-	return bpf_obj_get(path);
-}
-
 /*
  * Pins written by a version whose maps mean something else are refused before anything is
  * loaded, written or attached, naming the pin path and the fix: the running pod's programs and
@@ -368,7 +360,7 @@ Test(lifecycle, pins_of_another_version_are_refused_and_left_alone)
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
 	tpod_kill(P.daemon, SIGKILL);
 	P.daemon = 0;
-	fd = pinned_state();
+	fd = tpod_open_pinned(SC_MAP_STATE);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, &st), 0);
 	cr_assert_eq(st.abi, SC_POD_ABI);
