@@ -16,6 +16,7 @@
 
 #include "sidecap.skel.h"
 #include "sidecap.h"
+#include "listeners.h"
 #include "log.h"
 #include "pod.h"
 #include "policy.h"
@@ -542,6 +543,28 @@ out:
 	return err;
 }
 
+/*
+ * Register the proxy's inbound listeners that were listening before sockops could see their
+ * listen() (bpf/listeners.bpf.c). Called once the programs are attached, so that a listen() after
+ * the scan is seen by sockops, and after each policy change, which may move the inbound port.
+ */
+static int sc_pod_scan_listeners(struct sc_pod *pod)
+{
+	struct sc_listen_scan s = {
+		.prog_fd = bpf_program__fd(pod->skel->progs.sc_listen_scan),
+		.map_fd = bpf_map__fd(pod->skel->maps.sc_listeners),
+		.netns_fd = pod->netns_fd,
+		.cgroup_fd = pod->cgroup_fd,
+		.port = sc_pod_config(pod)->proxy.inbound_port,
+	};
+	int err;
+
+	if (pod->netns_fd < 0)
+		return 0;
+	err = sc_listeners_scan(&s);
+	return err < 0 ? err : 0;
+}
+
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
 	char path[PATH_MAX], node[PATH_MAX];
@@ -632,6 +655,11 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	err = sc_node_link(pod, node);
 	if (err)
 		goto out_unlink;
+	err = sc_pod_scan_listeners(pod);
+	if (err) {
+		pr_warn("inbound steering cannot find the proxy's listener: not starting\n");
+		goto out_unlink;
+	}
 	close(node_fd);
 	return 0;
 
@@ -820,6 +848,12 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	else
 		sc_catch_up(pod, &maps, slot ^ 1, cfg);
 	sc_services_prune_picks(&maps, &pod->ids, cfg);
+	/* Once attached (sc_pod_open scans itself after attaching): the new policy may name
+	 * another inbound port, where the proxy may already listen. */
+	if (pod->link_fd[SC_LINK_SOCKOPS] >= 0 && sc_pod_scan_listeners(pod))
+		pr_warn("policy generation %u is live, but inbound listeners already listening "
+			"were not registered (see above)\n",
+			pod->generation);
 out_free:
 	sc_compiled_free(&c);
 	return err;

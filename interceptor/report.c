@@ -99,6 +99,8 @@ static const struct sc_counter_metric sc_counter_metrics[] = {
 	 NULL, NULL},
 	{"sockops_listener_registered", "sidecap_sockops_events_total", "event",
 	 "listener_registered", NULL, NULL},
+	{"listener_scan_registered", "sidecap_listener_scan_total", "result", "registered", NULL,
+	 NULL},
 };
 
 /* The node's counters (shared by the pods of the node: the sidecar<->sidecar hops). */
@@ -142,6 +144,9 @@ static const struct {
 	{"sidecap_getpeername_rewrites_total",
 	 "getpeername() answers rewritten to the destination the app asked for."},
 	{"sidecap_sockops_events_total", "Socket life-cycle events handled, by event."},
+	{"sidecap_listener_scan_total",
+	 "The proxy's sockets found already listening on the inbound port at attach, adoption "
+	 "or a policy change, and registered for inbound steering."},
 	{"sidecap_node_skmsg_messages_total",
 	 "Messages sent between sidecars of two pods of the node, by path (node-wide)."},
 	{"sidecap_node_skmsg_bytes_total",
