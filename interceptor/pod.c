@@ -604,6 +604,12 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 
 	err = sc_node_path(node, sizeof(node), pod->pin_path);
 	if (!err) {
+		/* A pod deleted while its interceptor was down left its pins beside ours. */
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%.*s",
+			 (int)(strlen(node) - strlen(SC_NODE_DIR) - 1), node);
+		sc_pins_remove_stale(parent[0] ? parent : "/");
 		err = sc_node_lock(node, true);
 		node_fd = err;
 		err = err < 0 ? err : 0;
@@ -1014,4 +1020,72 @@ int sc_pins_remove(const char *pin_path)
 	if (e && !err)
 		err = e;
 	return err;
+}
+
+/*
+ * Whether the pod pinned at PIN_PATH lost its cgroup: it has cgroup links pinned and the kernel
+ * detached every one of them (a cgroup link reports cgroup id 0 once its cgroup was removed and
+ * released). A pod with no cgroup link pinned yet may be a daemon starting right now: never stale.
+ */
+static bool sc_pod_is_stale(const char *pin_path)
+{
+	static const enum sc_link cgroup_links[] = {
+		SC_LINK_CONNECT4, SC_LINK_CONNECT6,   SC_LINK_GETPEERNAME4,
+		SC_LINK_GETPEERNAME6, SC_LINK_SOCKOPS, SC_LINK_GETSOCKOPT,
+	};
+	int seen = 0, detached = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(cgroup_links) / sizeof(cgroup_links[0]); i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		char path[PATH_MAX];
+		int fd;
+
+		if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[cgroup_links[i]]))
+			return false;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP) {
+			seen++;
+			detached += info.cgroup.cgroup_id == 0;
+		}
+		close(fd);
+	}
+	return seen && detached == seen;
+}
+
+int sc_pins_remove_stale(const char *parent)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int removed = 0, err;
+	struct stat st;
+	DIR *dir = opendir(parent);
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' ||
+		    !strncmp(de->d_name, SC_NODE_PREFIX, strlen(SC_NODE_PREFIX)))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) >=
+			    (int)sizeof(path) ||
+		    stat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (!sc_pod_is_stale(path))
+			continue;
+		err = sc_pins_remove(path);
+		if (err) {
+			pr_warn("stale pins %s (their cgroup is gone): not removed: %s\n", path,
+				strerror(-err));
+			continue;
+		}
+		pr_info("removed stale pins %s: their pod's cgroup is gone\n", path);
+		removed++;
+	}
+	closedir(dir);
+	return removed;
 }
