@@ -107,7 +107,7 @@ static __always_inline void sc_count_pick(const struct sc_svc *svc, const struct
 
 /* The endpoint of SVC for this connect, or NULL when the tables are inconsistent. */
 static __always_inline const struct sc_addr *sc_pick(struct bpf_sock_addr *ctx, struct sc_svc *svc,
-						     __u32 slot)
+						     __u32 slot, enum sc_level level)
 {
 	struct sc_table_key tk = {.slot = slot, .svc = svc->id};
 	struct sc_ep_key ek = {.slot = slot, .svc = svc->id};
@@ -119,7 +119,14 @@ static __always_inline const struct sc_addr *sc_pick(struct bpf_sock_addr *ctx, 
 		return NULL;
 	switch (svc->balance) {
 	case SC_LB_ROUND_ROBIN:
-		i = __sync_fetch_and_add(&svc->rr, 1) % m;
+		if (level == SC_FULL) {
+			i = __sync_fetch_and_add(&svc->rr, 1) % m;
+		} else {
+			/* Without fetching atomics two CPUs may take the same turn: round robin
+			 * is then approximate. */
+			i = svc->rr % m;
+			__sync_fetch_and_add(&svc->rr, 1);
+		}
 		break;
 	case SC_LB_MAGLEV:
 		/* A client is a process in a network namespace: it keeps its endpoint. */
@@ -157,7 +164,7 @@ static __always_inline struct sc_svc *sc_service(__u32 slot, const struct sc_add
  */
 static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 						  const struct sc_addr *dst, struct sc_addr *target,
-						  struct sc_origdst *od)
+						  struct sc_origdst *od, enum sc_level level)
 {
 	__u64 ugid = bpf_get_current_uid_gid();
 	const struct sc_addr *ep = NULL;
@@ -181,7 +188,7 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 
 	svc = sc_service(slot, dst);
 	if (svc) {
-		ep = sc_pick(ctx, svc, slot);
+		ep = sc_pick(ctx, svc, slot, level);
 		if (!ep) {
 			/* Fails open towards the VIP, which nothing answers: an alarm. */
 			sc_count(SC_C_errors__lb_table);
@@ -245,8 +252,7 @@ static __always_inline bool sc_remember(struct bpf_sock_addr *ctx, const struct 
 	return true;
 }
 
-SEC("cgroup/connect4")
-int sc_connect4(struct bpf_sock_addr *ctx)
+static __always_inline int sc_connect4_run(struct bpf_sock_addr *ctx, enum sc_level level)
 {
 	struct sc_addr dst = {
 		.family = AF_INET,
@@ -256,7 +262,7 @@ int sc_connect4(struct bpf_sock_addr *ctx)
 	struct sc_origdst od = {};
 	struct sc_addr target = {};
 
-	switch (sc_outbound(ctx, &dst, &target, &od)) {
+	switch (sc_outbound(ctx, &dst, &target, &od, level)) {
 	case SC_REFUSE:
 		return EPERM_VERDICT;
 	case SC_LEAVE:
@@ -271,8 +277,7 @@ int sc_connect4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-SEC("cgroup/connect6")
-int sc_connect6(struct bpf_sock_addr *ctx)
+static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_level level)
 {
 	struct sc_addr dst = {
 		.port = (__u16)ctx->user_port,
@@ -289,7 +294,7 @@ int sc_connect6(struct bpf_sock_addr *ctx)
 		dst.family = AF_INET6;
 		__builtin_memcpy(dst.addr, a, 16);
 	}
-	switch (sc_outbound(ctx, &dst, &target, &od)) {
+	switch (sc_outbound(ctx, &dst, &target, &od, level)) {
 	case SC_REFUSE:
 		return EPERM_VERDICT;
 	case SC_LEAVE:
@@ -312,6 +317,31 @@ int sc_connect6(struct bpf_sock_addr *ctx)
 	}
 	ctx->user_port = target.port;
 	return 1;
+}
+
+SEC("cgroup/connect4")
+int sc_connect4(struct bpf_sock_addr *ctx)
+{
+	return sc_connect4_run(ctx, SC_FULL);
+}
+
+SEC("cgroup/connect6")
+int sc_connect6(struct bpf_sock_addr *ctx)
+{
+	return sc_connect6_run(ctx, SC_FULL);
+}
+
+/* Linux 5.10 and 5.11 (lib/common.h): round robin without a fetching atomic. */
+SEC("cgroup/connect4")
+int sc_connect4_510(struct bpf_sock_addr *ctx)
+{
+	return sc_connect4_run(ctx, SC_510);
+}
+
+SEC("cgroup/connect6")
+int sc_connect6_510(struct bpf_sock_addr *ctx)
+{
+	return sc_connect6_run(ctx, SC_510);
 }
 
 /*

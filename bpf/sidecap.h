@@ -403,7 +403,8 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(inbound_fail_closed)            \
 	X(errors__sk_assign)              \
 	X(listener_scan_registered)       \
-	X(errors__listener_scan)
+	X(errors__listener_scan)          \
+	X(xpod_off_no_netns_cookie)
 
 #define SC_COUNTER_ENUM(name) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };

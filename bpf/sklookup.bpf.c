@@ -9,9 +9,36 @@
  * (from 127.0.0.6, Istio's convention) and the app reaching itself, which iptables' PREROUTING
  * never sees either.
  */
+#include <bpf/bpf_core_read.h>
 #include "lib/common.h"
 
 #define LOOPBACK_IFINDEX 1
+
+/*
+ * Did the connection arrive over loopback? The device is known from Linux 5.17
+ * (ingress_ifindex). Before, the addresses tell: a loopback peer (the proxy from 127.0.0.6), or a
+ * peer with the pod's own address (the app reaching itself), which covers what arrives over lo but
+ * for a peer using another address of the pod. CO-RE resolves the test at load time, so an older
+ * verifier never sees the field.
+ */
+static __always_inline bool sc_from_loopback(struct bpf_sk_lookup *ctx)
+{
+	struct sc_tuple t = {};
+	__u32 l6[4], r6[4];
+
+	if (bpf_core_field_exists(ctx->ingress_ifindex))
+		return ctx->ingress_ifindex == LOOPBACK_IFINDEX;
+	l6[0] = ctx->local_ip6[0];
+	l6[1] = ctx->local_ip6[1];
+	l6[2] = ctx->local_ip6[2];
+	l6[3] = ctx->local_ip6[3];
+	r6[0] = ctx->remote_ip6[0];
+	r6[1] = ctx->remote_ip6[1];
+	r6[2] = ctx->remote_ip6[2];
+	r6[3] = ctx->remote_ip6[3];
+	sc_tuple_addrs(&t, ctx->family, ctx->local_ip4, ctx->remote_ip4, l6, r6);
+	return sc_tuple_is_local(&t);
+}
 
 SEC("sk_lookup")
 int sc_sk_lookup(struct bpf_sk_lookup *ctx)
@@ -32,7 +59,7 @@ int sc_sk_lookup(struct bpf_sk_lookup *ctx)
 	p = sc_live_policy(&slot);
 	if (!p || !(p->flags & SC_F_INBOUND))
 		return SK_PASS;
-	if (ctx->ingress_ifindex == LOOPBACK_IFINDEX) {
+	if (sc_from_loopback(ctx)) {
 		sc_count(SC_C_inbound_skip_local);
 		return SK_PASS;
 	}

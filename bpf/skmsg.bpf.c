@@ -35,29 +35,30 @@
  */
 #include "lib/common.h"
 
-static __always_inline void sc_msg_tuple(struct sk_msg_md *msg, struct sc_tuple *t)
+static __always_inline void sc_msg_tuple(struct sk_msg_md *msg, struct sc_tuple *t,
+					 enum sc_level level)
 {
 	__u32 l6[4] = {msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2], msg->local_ip6[3]};
 	__u32 r6[4] = {msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2],
 		       msg->remote_ip6[3]};
 
-	t->netns = bpf_get_netns_cookie(msg);
+	t->netns = level == SC_FULL ? bpf_get_netns_cookie(msg) : 0;
 	t->lport = msg->local_port;
 	/* remote_port holds the port in network order in its upper 16 bits. */
 	t->rport = bpf_ntohl(msg->remote_port);
 	sc_tuple_addrs(t, msg->family, msg->local_ip4, msg->remote_ip4, l6, r6);
 }
 
-static __always_inline void sc_flow_demote(struct sc_flow *flow, int side, enum sc_counter why)
+static __always_inline void sc_flow_demote(struct sc_flow *flow, int side, enum sc_counter why,
+					   enum sc_level level)
 {
 	sc_count(why);
-	if (sc_state_demote(&flow->state, side))
+	if (sc_state_demote(&flow->state, side, level))
 		sc_count(SC_C_msg_leave_marked);
 }
 
 /* Always SK_PASS: a verdict of SK_DROP would fail the app's send with EACCES. */
-SEC("sk_msg")
-int sc_sk_msg(struct sk_msg_md *msg)
+static __always_inline int sc_sk_msg_run(struct sk_msg_md *msg, enum sc_level level)
 {
 	struct sc_tuple self = {}, peer, key;
 	const struct sc_policy *p;
@@ -68,7 +69,7 @@ int sc_sk_msg(struct sk_msg_md *msg)
 	__u32 slot;
 	int side;
 
-	sc_msg_tuple(msg, &self);
+	sc_msg_tuple(msg, &self, level);
 	side = sc_flow_key(&key, &self) & 1;
 	flow = bpf_map_lookup_elem(&sc_flows, &key);
 	if (!flow) {
@@ -84,19 +85,19 @@ int sc_sk_msg(struct sk_msg_md *msg)
 		limit = p->msg_unanswered_limit;
 	if (!p || !(p->flags & SC_F_ACCEL) || flow->unanswered[side] + size > limit) {
 		/* Acceleration turned off, or this side is not being answered: plain TCP. */
-		sc_flow_demote(flow, side, SC_C_msg_demote_unanswered);
+		sc_flow_demote(flow, side, SC_C_msg_demote_unanswered, level);
 		goto pass;
 	}
-	if (!sc_state_may_redirect(&flow->state, st, side)) {
+	if (!sc_state_may_redirect(&flow->state, st, side, level)) {
 		/* The peer is leaving the sockhash: TCP from here on, as for a missing peer. */
-		sc_flow_demote(flow, side, SC_C_msg_demote_peer_left);
+		sc_flow_demote(flow, side, SC_C_msg_demote_peer_left, level);
 		goto pass;
 	}
 	sc_tuple_swap(&peer, &self);
 	if (bpf_msg_redirect_hash(msg, &sc_sockhash, &peer, BPF_F_INGRESS) != SK_PASS) {
 		/* The peer is not in the sockhash (outside the pod's cgroup, or the insert failed).
 		 */
-		sc_flow_demote(flow, side, SC_C_msg_demote_peer_missing);
+		sc_flow_demote(flow, side, SC_C_msg_demote_peer_missing, level);
 		goto pass;
 	}
 	__sync_fetch_and_add(&flow->unanswered[side], size);
@@ -108,4 +109,17 @@ pass:
 	sc_count(SC_C_msg_pass);
 	sc_count_add(SC_C_msg_pass_bytes, size);
 	return SK_PASS;
+}
+
+SEC("sk_msg")
+int sc_sk_msg(struct sk_msg_md *msg)
+{
+	return sc_sk_msg_run(msg, SC_FULL);
+}
+
+/* Linux 5.10 to 5.14 (lib/common.h): no netns in the tuple, no leaving the sockhash. */
+SEC("sk_msg")
+int sc_sk_msg_510(struct sk_msg_md *msg)
+{
+	return sc_sk_msg_run(msg, SC_510);
 }

@@ -25,15 +25,17 @@
 
 #define BPF_TCP_ESTABLISHED 1
 #define BPF_TCP_CLOSE	    7
+#define EEXIST		    17
 
-static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct sc_tuple *t)
+static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct sc_tuple *t,
+					     enum sc_level level)
 {
 	__u32 l6[4] = {skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2],
 		       skops->local_ip6[3]};
 	__u32 r6[4] = {skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
 		       skops->remote_ip6[3]};
 
-	t->netns = bpf_get_netns_cookie(skops);
+	t->netns = level == SC_FULL ? bpf_get_netns_cookie(skops) : 0;
 	t->lport = skops->local_port;
 	/* remote_port holds the port in network order in its upper 16 bits. */
 	t->rport = bpf_ntohl(skops->remote_port);
@@ -45,7 +47,7 @@ static __always_inline void sc_unwatch_rtt(struct bpf_sock_ops *skops)
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
-static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops)
+static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	struct sc_tuple t = {};
 	struct sc_origdst *o;
@@ -57,7 +59,7 @@ static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops)
 	/* A connect balanced straight to an endpoint has no proxy to hand over to. */
 	if (!o || (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) != SC_ORIG_F_CLIENT)
 		return;
-	sc_sockops_tuple(skops, &t);
+	sc_sockops_tuple(skops, &t, level);
 	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
 		/* The proxy will not learn the original destination and closes the connection. An
 		 * LRU update fails only on memory allocation: an alarm. */
@@ -93,7 +95,8 @@ static __always_inline void sc_claim_handover(struct bpf_sock_ops *skops, const 
 	sc_count(SC_C_sockops_handover_claimed);
 }
 
-static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const struct sc_tuple *t)
+static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const struct sc_tuple *t,
+					  enum sc_level level)
 {
 	const struct sc_policy *p;
 	struct sc_flow fresh = {};
@@ -111,8 +114,9 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	}
 	sc_count(SC_C_sockops_sockhash_insert);
 	/* RTT samples come only once this socket's own bytes go by TCP, that is once it is
-	 * demoted (sc_handle_rtt): while sk_msg carries them there are no ACKs and no callbacks. */
-	cb = skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG;
+	 * demoted (sc_handle_rtt): while sk_msg carries them there are no ACKs and no callbacks.
+	 * On the 5.10 level no socket leaves its sockhash: no samples needed. */
+	cb = skops->bpf_sock_ops_cb_flags | (level == SC_FULL ? BPF_SOCK_OPS_RTT_CB_FLAG : 0);
 	/* Whichever end is established first creates the entry, and deletes it when it closes;
 	 * the other finds it there. (The active end's callback runs before it sends the ACK that
 	 * establishes the passive end, so the creator is the active end whenever that is ours.) */
@@ -120,7 +124,7 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	err = bpf_map_update_elem(&sc_flows, &key, &fresh, BPF_NOEXIST);
 	if (!err)
 		cb |= BPF_SOCK_OPS_STATE_CB_FLAG;
-	else if (err != -17 /* EEXIST */)
+	else if ((int)err != -EEXIST) /* before 6.4 the error reaches us zero-extended */
 		/* Fails open: with no flow entry, sk_msg never redirects this connection. */
 		sc_count(SC_C_errors__flow_full);
 	bpf_sock_ops_cb_flags_set(skops, cb);
@@ -162,7 +166,7 @@ static __always_inline void sc_handle_rtt(struct bpf_sock_ops *skops)
 
 	if (skops->state != BPF_TCP_ESTABLISHED)
 		goto out;
-	sc_sockops_tuple(skops, &t);
+	sc_sockops_tuple(skops, &t, SC_FULL);
 	if (sc_tuple_is_local(&t)) {
 		side = sc_flow_key(&key, &t) & 1;
 		flow = bpf_map_lookup_elem(&sc_flows, &key);
@@ -311,7 +315,7 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 
 /* A SYN from another address reached a listener of the pod (T is the request socket's tuple):
  * ask the active end, if it is a pod of this node, to offer itself for pairing. */
-static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops)
+static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	struct sc_tuple t = {}, hint;
 	const struct sc_policy *p;
@@ -321,7 +325,7 @@ static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops)
 	p = sc_live_policy(&slot);
 	if (!p || !(p->flags & SC_F_ACCEL))
 		return;
-	sc_sockops_tuple(skops, &t);
+	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t))
 		return;
 	sc_tuple_swap(&hint, &t);
@@ -330,34 +334,50 @@ static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops)
 		sc_xcount(SC_X_xpod_hint);
 }
 
-static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bool passive)
+/*
+ * On the 5.10 level pairing is off: the node's keys need the namespace, which sockops cannot read
+ * there. A connection that a pod of this node offered to pair (its hint is here) is counted.
+ */
+static __always_inline void sc_pairing_off(const struct sc_tuple *t, bool passive)
+{
+	struct sc_tuple hint = *t;
+
+	hint.netns = 0;
+	if (!passive && !bpf_map_delete_elem(&sc_xhints, &hint))
+		sc_count(SC_C_xpod_off_no_netns_cookie);
+}
+
+static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bool passive,
+						  enum sc_level level)
 {
 	struct sc_tuple t = {};
 
-	sc_sockops_tuple(skops, &t);
+	sc_sockops_tuple(skops, &t, level);
 	if (passive)
 		sc_claim_handover(skops, &t);
 	if (sc_tuple_is_local(&t))
-		sc_accelerate(skops, &t);
-	else
+		sc_accelerate(skops, &t, level);
+	else if (level == SC_FULL)
 		sc_pair_up(skops, &t, passive);
+	else
+		sc_pairing_off(&t, passive);
 }
 
 /* Only sockets that asked (BPF_SOCK_OPS_STATE_CB_FLAG) get here: the creator of a local flow entry
  * or of a pair entry of two pods. */
-static __always_inline void sc_handle_close(struct bpf_sock_ops *skops)
+static __always_inline void sc_handle_close(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	struct sc_tuple t = {}, key;
 	struct sc_xsock *xs;
 	struct bpf_sock *sk = skops->sk;
 
-	sc_sockops_tuple(skops, &t);
+	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t)) {
 		sc_flow_key(&key, &t);
 		bpf_map_delete_elem(&sc_flows, &key);
 		return;
 	}
-	if (!sk)
+	if (level != SC_FULL || !sk)
 		return;
 	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
 	if (xs)
@@ -385,35 +405,49 @@ static __always_inline void sc_handle_listen(struct bpf_sock_ops *skops)
 	sc_count(SC_C_sockops_listener_registered);
 }
 
-SEC("sockops")
-int sc_sockops(struct bpf_sock_ops *skops)
+static __always_inline int sc_sockops_run(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		sc_handle_connect(skops);
+		sc_handle_connect(skops, level);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		sc_handle_established(skops, false);
+		sc_handle_established(skops, false, level);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		sc_handle_established(skops, true);
+		sc_handle_established(skops, true, level);
 		break;
 	case BPF_SOCK_OPS_TIMEOUT_INIT:
 		/* Asked for every SYN a listener answers (syncookies aside), before the SYN-ACK;
 		 * reply stays 0, so the kernel keeps its own timeout. */
 		if (!skops->is_fullsock)
-			sc_hint_peer(skops);
+			sc_hint_peer(skops, level);
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
 		sc_handle_listen(skops);
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
-		sc_handle_rtt(skops);
+		/* Asked for at the full level only. */
+		if (level == SC_FULL)
+			sc_handle_rtt(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == BPF_TCP_CLOSE)
-			sc_handle_close(skops);
+			sc_handle_close(skops, level);
 		break;
 	}
 	return 1;
+}
+
+SEC("sockops")
+int sc_sockops(struct bpf_sock_ops *skops)
+{
+	return sc_sockops_run(skops, SC_FULL);
+}
+
+/* Linux 5.10 to 5.14 (lib/common.h): no netns in the tuple, no leaving, no pairing. */
+SEC("sockops")
+int sc_sockops_510(struct bpf_sock_ops *skops)
+{
+	return sc_sockops_run(skops, SC_510);
 }

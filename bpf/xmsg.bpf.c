@@ -12,13 +12,15 @@
  * active end can when its first write races the passive end's establishment, or the pair entry
  * was found to be shared by two connections; that message goes by TCP and so must every later
  * one of that direction.
+ *
+ * Only at the full level (lib/common.h): without the netns cookie there is no pairing at all.
  */
 #include "lib/common.h"
 
 static __always_inline void sc_pair_demote(struct sc_pair *pair, int side, enum sc_node_counter why)
 {
 	sc_xcount(why);
-	if (sc_state_demote(&pair->state, side))
+	if (sc_state_demote(&pair->state, side, SC_FULL))
 		sc_xcount(SC_X_xpod_msg_leave_marked);
 }
 
@@ -55,7 +57,7 @@ int sc_sk_msg_node(struct sk_msg_md *msg)
 		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_unanswered);
 		goto pass;
 	}
-	if (!sc_state_may_redirect(&pair->state, st, side)) {
+	if (!sc_state_may_redirect(&pair->state, st, side, SC_FULL)) {
 		sc_pair_demote(pair, side, SC_X_xpod_msg_demote_peer_left);
 		goto pass;
 	}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "sidecap.skel.h"
 #include "sidecap.h"
+#include "kernel_features.h"
 #include "listeners.h"
 #include "log.h"
 #include "pod.h"
@@ -38,6 +40,13 @@ int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *nam
 int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name)
 {
 	int n = snprintf(buf, len, "%s/links/%s", pin_path, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int sc_pin_prog_path(char *buf, size_t len, const char *pin_path, const char *name)
+{
+	int n = snprintf(buf, len, "%s/progs/%s", pin_path, name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -155,26 +164,134 @@ static int sc_ensure_bpffs(const char *pin_path)
 	return -ENOTSUP;
 }
 
-static struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l)
+/* The program of link L at the level this kernel allows (bpf/lib/common.h). */
+struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l, bool full)
 {
 	switch (l) {
 	case SC_LINK_CONNECT4:
-		return skel->progs.sc_connect4;
+		return full ? skel->progs.sc_connect4 : skel->progs.sc_connect4_510;
 	case SC_LINK_CONNECT6:
-		return skel->progs.sc_connect6;
+		return full ? skel->progs.sc_connect6 : skel->progs.sc_connect6_510;
 	case SC_LINK_GETPEERNAME4:
 		return skel->progs.sc_getpeername4;
 	case SC_LINK_GETPEERNAME6:
 		return skel->progs.sc_getpeername6;
 	case SC_LINK_SOCKOPS:
-		return skel->progs.sc_sockops;
+		return full ? skel->progs.sc_sockops : skel->progs.sc_sockops_510;
 	case SC_LINK_GETSOCKOPT:
 		return skel->progs.sc_getsockopt;
 	case SC_LINK_SK_LOOKUP:
 		return skel->progs.sc_sk_lookup;
 	default:
-		return skel->progs.sc_sk_msg;
+		return full ? skel->progs.sc_sk_msg : skel->progs.sc_sk_msg_510;
 	}
+}
+
+/*
+ * Load only the programs of this kernel's level, so that an older verifier never sees the others:
+ * each full-level program refers to what that verifier refuses. The node's sk_msg program exists
+ * at the full level only (no pairing without the netns cookie).
+ */
+void sc_set_level(struct sidecap_bpf *skel, bool full)
+{
+	struct bpf_program *full_only[] = {
+		skel->progs.sc_connect4, skel->progs.sc_connect6,    skel->progs.sc_sockops,
+		skel->progs.sc_sk_msg,	 skel->progs.sc_sk_msg_node,
+	};
+	struct bpf_program *v510[] = {
+		skel->progs.sc_connect4_510,
+		skel->progs.sc_connect6_510,
+		skel->progs.sc_sockops_510,
+		skel->progs.sc_sk_msg_510,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(full_only) / sizeof(full_only[0]); i++)
+		bpf_program__set_autoload(full_only[i], full);
+	for (i = 0; i < sizeof(v510) / sizeof(v510[0]); i++)
+		bpf_program__set_autoload(v510[i], !full);
+}
+
+/*
+ * Attach PROG_FD as the sk_msg verdict of the sockhash MAP_FD, kept under DIR (a pod's pin path,
+ * or the node directory) so that it outlives the daemon: through a bpf_link pinned at
+ * links/sk_msg where the kernel has sockmap links (6.10), else with bpf_prog_attach and the program
+ * pinned at progs/sk_msg, which is what cleanup detaches. What is pinned already is adopted: the
+ * link is updated, or the new program attached over the old one (a sockhash has one verdict
+ * program: attaching replaces it) and pinned in its place. Sockets already in the sockhash keep the
+ * program they were inserted with. Returns the link's fd (-1 without a link), or -errno; *ADOPTED
+ * tells whether something was pinned.
+ */
+static int sc_attach_msg(const char *dir, int prog_fd, int map_fd, bool have_link, bool *adopted)
+{
+	char lpath[PATH_MAX], ppath[PATH_MAX];
+	int fd, err;
+
+	*adopted = false;
+	if (sc_pin_link_path(lpath, sizeof(lpath), dir, "sk_msg") ||
+	    sc_pin_prog_path(ppath, sizeof(ppath), dir, "sk_msg"))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(lpath);
+	if (fd >= 0) {
+		*adopted = true;
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		return fd;
+	}
+	if (have_link) {
+		fd = bpf_link_create(prog_fd, map_fd, BPF_SK_MSG_VERDICT, NULL);
+		if (fd < 0)
+			return -errno;
+		if (bpf_obj_pin(fd, lpath)) {
+			err = -errno;
+			bpf_link_detach(fd);
+			close(fd);
+			return err;
+		}
+		return fd;
+	}
+	if (bpf_prog_attach(prog_fd, map_fd, BPF_SK_MSG_VERDICT, 0))
+		return -errno;
+	*adopted = !access(ppath, F_OK);
+	if ((*adopted && unlink(ppath)) || bpf_obj_pin(prog_fd, ppath)) {
+		err = -errno;
+		bpf_prog_detach2(prog_fd, map_fd, BPF_SK_MSG_VERDICT);
+		return err;
+	}
+	return -1;
+}
+
+/* Undo sc_attach_msg for DIR, whose sockhash is pinned as maps/MAP_NAME. */
+static int sc_detach_msg(const char *dir, const char *map_name)
+{
+	char ppath[PATH_MAX], mpath[PATH_MAX];
+	int prog, map, err = 0;
+
+	if (sc_pin_prog_path(ppath, sizeof(ppath), dir, "sk_msg") ||
+	    sc_pin_map_path(mpath, sizeof(mpath), dir, map_name))
+		return -ENAMETOOLONG;
+	prog = bpf_obj_get(ppath);
+	if (prog < 0) {
+		err = errno == ENOENT ? 0 : -errno;
+		snprintf(ppath, sizeof(ppath), "%s/progs", dir);
+		rmdir(ppath);
+		return err;
+	}
+	map = bpf_obj_get(mpath);
+	/* A daemon still holding the sockhash must not keep the program attached. */
+	if (map >= 0 && bpf_prog_detach2(prog, map, BPF_SK_MSG_VERDICT) && errno != ENOENT)
+		err = -errno;
+	if (map >= 0)
+		close(map);
+	close(prog);
+	if (unlink(ppath) && errno != ENOENT && !err)
+		err = -errno;
+	snprintf(ppath, sizeof(ppath), "%s/progs", dir);
+	rmdir(ppath);
+	return err;
 }
 
 int sc_node_path(char *buf, size_t len, const char *pin_path)
@@ -235,40 +352,19 @@ static int sc_node_link(struct sc_pod *pod, const char *node)
 {
 	int prog_fd = bpf_program__fd(pod->skel->progs.sc_sk_msg_node);
 	int map_fd = bpf_map__fd(pod->skel->maps.sc_xsocks);
-	char path[PATH_MAX];
-	int fd, err;
+	bool adopted;
+	int fd;
 
-	err = sc_pin_link_path(path, sizeof(path), node, "sk_msg");
-	if (err)
-		return err;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_link_update(fd, prog_fd, NULL)) {
-			err = -errno;
-			pr_warn("%s: replacing the node sk_msg program failed: %s (run "
-				"`interceptor "
-				"cleanup` for every pod of the node)\n",
-				path, strerror(-err));
-			close(fd);
-			return err;
-		}
-		pod->node_link_fd = fd;
+	/* No pairing without the netns cookie: nothing to carry on the node's sockhash. */
+	if (!sc_features_full(&pod->feat))
 		return 0;
-	}
-	if (errno != ENOENT)
-		return -errno;
-	fd = bpf_link_create(prog_fd, map_fd, BPF_SK_MSG_VERDICT, NULL);
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("attaching the node sk_msg program: %s\n", strerror(-err));
-		return err;
-	}
-	if (bpf_obj_pin(fd, path)) {
-		err = -errno;
-		pr_warn("pinning the node sk_msg link at %s: %s\n", path, strerror(-err));
-		bpf_link_detach(fd);
-		close(fd);
-		return err;
+	fd = sc_attach_msg(node, prog_fd, map_fd, pod->feat.sockmap_link, &adopted);
+	if (fd < -1) {
+		pr_warn("%s: %s the node sk_msg program: %s (run `interceptor cleanup` for every "
+			"pod "
+			"of the node)\n",
+			node, adopted ? "replacing" : "attaching", strerror(-fd));
+		return fd;
 	}
 	pod->node_link_fd = fd;
 	return 0;
@@ -286,6 +382,8 @@ static int sc_node_lock(const char *node, bool create)
 		if (!err && sc_pin_map_path(path, sizeof(path), node, "") == 0)
 			err = sc_mkdir_p(path, 0700);
 		if (!err && sc_pin_link_path(path, sizeof(path), node, "") == 0)
+			err = sc_mkdir_p(path, 0700);
+		if (!err && sc_pin_prog_path(path, sizeof(path), node, "") == 0)
 			err = sc_mkdir_p(path, 0700);
 		if (err) {
 			pr_warn("%s: creating it failed: %s\n", node, strerror(-err));
@@ -365,37 +463,33 @@ out_close:
 	return err;
 }
 
-static int sc_new_link(struct sc_pod *pod, enum sc_link l, const char *path, int prog_fd)
+enum bpf_attach_type sc_link_attach_type(enum sc_link l)
 {
-	enum bpf_attach_type type;
-	int target, fd;
-
 	switch (l) {
 	case SC_LINK_CONNECT4:
-		type = BPF_CGROUP_INET4_CONNECT;
-		break;
+		return BPF_CGROUP_INET4_CONNECT;
 	case SC_LINK_CONNECT6:
-		type = BPF_CGROUP_INET6_CONNECT;
-		break;
+		return BPF_CGROUP_INET6_CONNECT;
 	case SC_LINK_GETPEERNAME4:
-		type = BPF_CGROUP_INET4_GETPEERNAME;
-		break;
+		return BPF_CGROUP_INET4_GETPEERNAME;
 	case SC_LINK_GETPEERNAME6:
-		type = BPF_CGROUP_INET6_GETPEERNAME;
-		break;
+		return BPF_CGROUP_INET6_GETPEERNAME;
 	case SC_LINK_SOCKOPS:
-		type = BPF_CGROUP_SOCK_OPS;
-		break;
+		return BPF_CGROUP_SOCK_OPS;
 	case SC_LINK_GETSOCKOPT:
-		type = BPF_CGROUP_GETSOCKOPT;
-		break;
+		return BPF_CGROUP_GETSOCKOPT;
 	case SC_LINK_SK_LOOKUP:
-		type = BPF_SK_LOOKUP;
-		break;
+		return BPF_SK_LOOKUP;
 	default:
-		type = BPF_SK_MSG_VERDICT;
-		break;
+		return BPF_SK_MSG_VERDICT;
 	}
+}
+
+static int sc_new_link(struct sc_pod *pod, enum sc_link l, const char *path, int prog_fd)
+{
+	enum bpf_attach_type type = sc_link_attach_type(l);
+	int target, fd;
+
 	if (l == SC_LINK_SK_MSG)
 		target = bpf_map__fd(pod->skel->maps.sc_sockhash);
 	else if (l == SC_LINK_SK_LOOKUP)
@@ -454,9 +548,46 @@ static int sc_unpin_link(const char *pin_path, enum sc_link l)
 	return err;
 }
 
-/* The inode of the initial network namespace (PROC_NET_INIT_INO), fixed since Linux 3.8; /proc/1
- * may not be readable, even by root, in a container. */
-#define SC_INIT_NETNS_INO 0xEFFFFFF9U
+/* Link L's pin, or for sk_msg on a kernel without sockmap links its pinned program. */
+static int sc_unpin(const char *pin_path, enum sc_link l)
+{
+	int err = sc_unpin_link(pin_path, l), e;
+
+	if (l != SC_LINK_SK_MSG)
+		return err;
+	e = sc_detach_msg(pin_path, SC_MAP_SOCKHASH);
+	return err ? err : e;
+}
+
+/*
+ * Whether FD is the host's (initial) network namespace. Its inode number is no help: a fixed
+ * 0xEFFFFFF9 on recent kernels, the first number handed out (4026531840) on 6.12 and older. Nor is
+ * /proc/1, which is another pid namespace's init in a container. What every kernel does alike: the
+ * global part of net.core (netdev_max_backlog among it) is registered in the initial namespace
+ * only, while somaxconn is in every namespace, and /proc/sys/net shows the namespace of the thread
+ * that reads it. 1: the host's, 0: another, -errno: cannot tell (treated as the host's).
+ */
+int sc_netns_is_host(int fd)
+{
+	int self, ret, err = 0;
+
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		close(self);
+		return err;
+	}
+	if (access("/proc/sys/net/core/somaxconn", F_OK))
+		ret = -ENOENT; /* no /proc/sys to ask */
+	else
+		ret = !access("/proc/sys/net/core/netdev_max_backlog", F_OK);
+	if (setns(self, CLONE_NEWNET))
+		err = -errno;
+	close(self);
+	return err ? err : ret;
+}
 
 /*
  * The network namespace for inbound steering: the config's `netns`, else the daemon's own. The
@@ -466,8 +597,7 @@ static int sc_unpin_link(const char *pin_path, enum sc_link l)
 static int sc_open_netns(const struct sc_config *cfg)
 {
 	const char *path = cfg->netns ? cfg->netns : "/proc/self/ns/net";
-	struct stat st;
-	int fd;
+	int fd, host;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -475,19 +605,19 @@ static int sc_open_netns(const struct sc_config *cfg)
 			path, strerror(errno));
 		return -errno;
 	}
-	if (fstat(fd, &st)) {
-		pr_warn("netns %s: %s\n", path, strerror(errno));
-		close(fd);
-		return -errno;
-	}
-	if (st.st_ino == SC_INIT_NETNS_INO) {
+	host = sc_netns_is_host(fd);
+	if (host < 0)
+		pr_warn("netns %s: cannot tell whether it is the host's (%s): taken as the "
+			"host's\n",
+			path, strerror(-host));
+	if (host) {
 		close(fd);
 		if (cfg->netns) {
 			pr_warn("netns %s: is the host's network namespace; inbound steering there "
 				"would capture the machine's own traffic. Give the pod's "
 				"namespace\n",
 				path);
-			return -EPERM;
+			return -EINVAL; /* not -EPERM: that is -1, "steering off" */
 		}
 		pr_info("inbound steering off: the daemon runs in the host's network namespace "
 			"and the config gives no `netns`\n");
@@ -579,6 +709,9 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 		pod->link_fd[l] = -1;
 	snprintf(pod->pin_path, sizeof(pod->pin_path), "%s", cfg->pin_path);
 
+	sc_features_probe(&pod->feat);
+	pod->full = sc_features_full(&pod->feat);
+	sc_features_log(&pod->feat);
 	err = sc_open_cgroup(cfg->cgroup, opts->allow_root_cgroup);
 	if (err < 0)
 		return err;
@@ -596,6 +729,9 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	if (!err && sc_pin_map_path(path, sizeof(path), pod->pin_path, "") == 0)
 		err = sc_mkdir_p(path, 0700);
 	if (!err && sc_pin_link_path(path, sizeof(path), pod->pin_path, "") == 0)
+		err = sc_mkdir_p(path, 0700);
+	if (!err && !pod->feat.sockmap_link &&
+	    sc_pin_prog_path(path, sizeof(path), pod->pin_path, "") == 0)
 		err = sc_mkdir_p(path, 0700);
 	if (err) {
 		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
@@ -629,6 +765,7 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	err = sc_set_pin_paths(pod->skel, pod->pin_path);
 	if (err)
 		goto out_close;
+	sc_set_level(pod->skel, pod->full);
 	err = sidecap_bpf__load(pod->skel);
 	if (err) {
 		sc_print_load_hint(err);
@@ -641,7 +778,7 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 		goto out_close;
 
 	for (l = 0; l < SC_LINK__MAX; l++) {
-		int prog_fd = bpf_program__fd(sc_link_prog(pod->skel, l));
+		int prog_fd = bpf_program__fd(sc_link_prog(pod->skel, l, pod->full));
 
 		err = sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l]);
 		if (err)
@@ -649,6 +786,20 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 		if (!sc_link_wanted(pod, l)) {
 			/* Inbound steering was on in an earlier run: take it away. */
 			err = sc_unpin_link(pod->pin_path, l);
+		} else if (l == SC_LINK_SK_MSG) {
+			bool adopted;
+
+			err = sc_attach_msg(pod->pin_path, prog_fd,
+					    bpf_map__fd(pod->skel->maps.sc_sockhash),
+					    pod->feat.sockmap_link, &adopted);
+			if (err < -1) {
+				pr_warn("attaching sk_msg: %s\n", strerror(-err));
+				goto out_unlink;
+			}
+			pod->link_fd[l] = err;
+			pod->adopted += adopted;
+			created[l] = !adopted;
+			err = 0;
 		} else if (access(path, F_OK) == 0) {
 			err = sc_adopt_link(pod, l, path, prog_fd);
 		} else {
@@ -672,8 +823,11 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 out_unlink:
 	/* Undo only what this call attached; adopted links keep the programs they had. */
 	for (l = 0; l < SC_LINK__MAX; l++) {
-		if (created[l] &&
-		    !sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l])) {
+		if (!created[l])
+			continue;
+		if (pod->link_fd[l] < 0) /* sk_msg attached without a link */
+			sc_detach_msg(pod->pin_path, SC_MAP_SOCKHASH);
+		else if (!sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l])) {
 			bpf_link_detach(pod->link_fd[l]);
 			unlink(path);
 		}
@@ -963,7 +1117,7 @@ static int sc_node_remove(const char *pin_path)
 		close(fd);
 		return 0;
 	}
-	err = 0;
+	err = sc_detach_msg(node, SC_MAP_XSOCKS);
 	if (!sc_pin_link_path(path, sizeof(path), node, "sk_msg")) {
 		int link = bpf_obj_get(path);
 
@@ -1000,7 +1154,7 @@ int sc_pins_remove(const char *pin_path)
 	 * closes. Nothing queued on them is lost.
 	 */
 	for (l = 0; l < SC_LINK__MAX; l++) {
-		e = sc_unpin_link(pin_path, l);
+		e = sc_unpin(pin_path, l);
 		if (e && !err)
 			err = e;
 	}
@@ -1030,8 +1184,8 @@ int sc_pins_remove(const char *pin_path)
 static bool sc_pod_is_stale(const char *pin_path)
 {
 	static const enum sc_link cgroup_links[] = {
-		SC_LINK_CONNECT4, SC_LINK_CONNECT6,   SC_LINK_GETPEERNAME4,
-		SC_LINK_GETPEERNAME6, SC_LINK_SOCKOPS, SC_LINK_GETSOCKOPT,
+		SC_LINK_CONNECT4,     SC_LINK_CONNECT6, SC_LINK_GETPEERNAME4,
+		SC_LINK_GETPEERNAME6, SC_LINK_SOCKOPS,	SC_LINK_GETSOCKOPT,
 	};
 	int seen = 0, detached = 0;
 	size_t i;
@@ -1088,4 +1242,39 @@ int sc_pins_remove_stale(const char *parent)
 	}
 	closedir(dir);
 	return removed;
+}
+
+int sc_pod_link_program(const char *pin_path, enum sc_link l, char *name, size_t len)
+{
+	struct bpf_link_info info = {};
+	struct bpf_prog_info prog = {};
+	__u32 ilen = sizeof(info), plen = sizeof(prog);
+	char path[PATH_MAX];
+	int fd, pfd;
+
+	name[0] = '\0';
+	if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[l]))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+			close(fd);
+			return -errno;
+		}
+		close(fd);
+		pfd = bpf_prog_get_fd_by_id(info.prog_id);
+	} else if (l == SC_LINK_SK_MSG &&
+		   !sc_pin_prog_path(path, sizeof(path), pin_path, "sk_msg")) {
+		pfd = bpf_obj_get(path);
+		if (pfd < 0)
+			return errno == ENOENT ? 0 : -errno;
+	} else {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (pfd >= 0) {
+		if (!bpf_obj_get_info_by_fd(pfd, &prog, &plen))
+			snprintf(name, len, "%s", prog.name);
+		close(pfd);
+	}
+	return 1;
 }

@@ -9,7 +9,9 @@
 
 #include <stdbool.h>
 #include <limits.h>
+#include <linux/bpf.h>
 #include "config.h"
+#include "kernel_features.h"
 #include "services.h"
 #include "sidecap.h"
 
@@ -31,6 +33,8 @@ struct sidecap_bpf;
 
 struct sc_pod {
 	struct sidecap_bpf *skel;
+	struct sc_features feat; /* what this kernel offers (interceptor/kernel_features.c) */
+	bool full;		 /* the programs are the full level's, not the *_510 ones */
 	char pin_path[PATH_MAX];
 	int cgroup_fd;
 	int link_fd[SC_LINK__MAX];
@@ -87,6 +91,25 @@ int sc_pins_remove_stale(const char *parent);
 int sc_node_path(char *buf, size_t len, const char *pin_path);
 int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);
 int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name);
+/* <pin>/progs/<name>: an sk_msg program attached without a link (kernels before 6.10). */
+int sc_pin_prog_path(char *buf, size_t len, const char *pin_path, const char *name);
+
+/*
+ * Whether link L of the pod pinned at PIN_PATH is attached (1) or not (0), or -errno; NAME gets
+ * the name of the program it runs (which tells the level: *_510 for kernels before 5.15). sk_msg
+ * attached without a link (before Linux 6.10) counts as attached.
+ */
+int sc_pod_link_program(const char *pin_path, enum sc_link l, char *name, size_t len);
+
+struct bpf_program;
+/* Load only the programs of this kernel's level (full, or the *_510 ones: bpf/lib/common.h). */
+void sc_set_level(struct sidecap_bpf *skel, bool full);
+/* The program of link L at that level, and how it attaches. */
+struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l, bool full);
+enum bpf_attach_type sc_link_attach_type(enum sc_link l);
+
+/* Whether the network namespace FD is the host's: 1, 0, or -errno when it cannot be told. */
+int sc_netns_is_host(int fd);
 
 /* The cgroup2 mount point, or NULL. */
 const char *sc_cgroup2_mount(void);

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "sidecap.h"
+#include "kernel_features.h"
 #include "pod.h"
 #include "prom.h"
 #include "report.h"
@@ -458,7 +459,9 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 	__u64 counters[SC_C__MAX], node[SC_X__MAX];
 	struct sc_json_picks jp = {.out = out, .json = json};
 	struct sc_state st = {0};
-	char path[PATH_MAX];
+	char prog[BPF_OBJ_NAME_LEN];
+	struct sc_features feat;
+	int nfeat = 0;
 	bool have_state;
 	size_t i;
 	int err;
@@ -474,10 +477,17 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		fprintf(out, "  \"policy\": {\"generation\": %u, \"slot\": %u},\n  \"links\": {",
 			st.generation, st.active_slot);
 		for (i = 0; i < SC_LINK__MAX; i++) {
-			sc_pin_link_path(path, sizeof(path), src->pin_path, sc_link_names[i]);
-			fprintf(out, "%s\"%s\": %s", i ? ", " : "", sc_link_names[i],
-				access(path, F_OK) ? "false" : "true");
+			int on = sc_pod_link_program(src->pin_path, i, prog, sizeof(prog));
+
+			fprintf(out, "%s\"%s\": %s%s%s", i ? ", " : "", sc_link_names[i],
+				on > 0 ? "\"" : "false", on > 0 ? prog : "", on > 0 ? "\"" : "");
 		}
+		sc_features_probe(&feat);
+		fprintf(out, "},\n  \"kernel_features\": {");
+#define SC_FEATURE_JSON(field, name, version, without) \
+	fprintf(out, "%s\"%s\": %s", nfeat++ ? ", " : "", #field, feat.field ? "true" : "false");
+		SC_FEATURES(SC_FEATURE_JSON)
+#undef SC_FEATURE_JSON
 		fprintf(out, "},\n  \"counters\": {");
 		for (i = 0; i < SC_C__MAX; i++)
 			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "", sc_counter_names[i],
@@ -500,10 +510,14 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		src->pin_path);
 	fprintf(out, "policy   generation %u (slot %u)\n", st.generation, st.active_slot);
 	for (i = 0; i < SC_LINK__MAX; i++) {
-		sc_pin_link_path(path, sizeof(path), src->pin_path, sc_link_names[i]);
-		fprintf(out, "link     %-28s %s\n", sc_link_names[i],
-			access(path, F_OK) ? "-" : "attached");
+		int on = sc_pod_link_program(src->pin_path, i, prog, sizeof(prog));
+
+		fprintf(out, "link     %-28s %s%s\n", sc_link_names[i], on > 0 ? "attached: " : "-",
+			on > 0 ? prog : "");
 	}
+	sc_features_probe(&feat);
+	fprintf(out, "kernel   what this kernel offers beyond Linux 5.10:\n");
+	sc_features_print(&feat, out);
 	for (i = 0; i < SC_C__MAX; i++)
 		if (counters[i])
 			fprintf(out, "counter  %-28s %llu\n", sc_counter_names[i],

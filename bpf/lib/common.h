@@ -9,6 +9,22 @@
 #include <bpf/bpf_endian.h>
 #include "lib/maps.h"
 
+/*
+ * Two kernel features split some programs in two builds: fetching atomics (fetch-and-or,
+ * compare-and-swap, fetch-and-add whose result is used: Linux 5.12) and bpf_get_netns_cookie in
+ * sockops and sk_msg programs (5.15). Each program that needs one has a twin named *_510 that a
+ * 5.10 verifier accepts, built from the same inline code with SC_510 as its level; the daemon loads
+ * one of each pair (interceptor/kernel_features.c). On the 5.10 level a demoted socket never leaves its
+ * sockhash (that needs the atomics), tuples carry no network namespace (each pod's maps are its
+ * own, so nothing there needs one), and the node-wide pairing of two pods is off (it must never
+ * run without the namespace in its keys). A plain __sync_fetch_and_add whose result is unused is
+ * the old XADD, which every kernel takes.
+ */
+enum sc_level {
+	SC_510 = 0,  /* a kernel without one of them (5.10 to 5.14) */
+	SC_FULL = 1, /* both (5.15 and later) */
+};
+
 /* No libc headers on the BPF side. */
 #define AF_INET	    2
 #define AF_INET6    10
@@ -190,10 +206,19 @@ static __always_inline bool sc_tuple_is_canonical(const struct sc_tuple *t)
  * good; true when SIDE is also marked to leave its sockhash, which is only while its peer has
  * never redirected into it (its ingress queue is empty and will stay so). A failed
  * compare-and-swap (the word moved meanwhile) just leaves the socket where it is.
+ *
+ * On the 5.10 level the bit is set with an atomic add, which is an OR because only SIDE's own
+ * sends (serialised by its socket lock) set it, once, after finding it clear; nothing leaves.
  */
-static __always_inline bool sc_state_demote(__u64 *state, int side)
+static __always_inline bool sc_state_demote(__u64 *state, int side, enum sc_level level)
 {
-	__u64 old = __sync_fetch_and_or(state, SC_FLOW_DEMOTED(side)) | SC_FLOW_DEMOTED(side);
+	__u64 old;
+
+	if (level == SC_510) {
+		__sync_fetch_and_add(state, SC_FLOW_DEMOTED(side));
+		return false;
+	}
+	old = __sync_fetch_and_or(state, SC_FLOW_DEMOTED(side)) | SC_FLOW_DEMOTED(side);
 
 	if (old & (SC_FLOW_REDIRECTED(side ^ 1) | SC_FLOW_LEAVING(side)))
 		return false;
@@ -206,8 +231,12 @@ static __always_inline bool sc_state_demote(__u64 *state, int side)
  * compare-and-swap in sc_state_demote sees it; once REDIRECTED is set the peer can never start
  * leaving, so ST (a plain read of the word) is enough for every later send.
  */
-static __always_inline bool sc_state_may_redirect(__u64 *state, __u64 st, int side)
+static __always_inline bool sc_state_may_redirect(__u64 *state, __u64 st, int side,
+						   enum sc_level level)
 {
+	/* On the 5.10 level no socket leaves its sockhash: nothing to order against. */
+	if (level == SC_510)
+		return true;
 	if (!(st & SC_FLOW_REDIRECTED(side)))
 		st = __sync_fetch_and_or(state, SC_FLOW_REDIRECTED(side));
 	return !(st & SC_FLOW_LEAVING(side ^ 1));

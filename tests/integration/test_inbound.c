@@ -63,6 +63,8 @@ Test(inbound, v4_client_reaches_app_through_proxy_and_sk_msg)
 	cr_assert(!strncmp(kv(rep, "peer", v, sizeof(v)), "[::ffff:127.0.0.6]:", 19), "%s", rep);
 	t_wait_proxy_lines("orig=" T_POD_ADDR4 ":8080 dir=in", 1);
 	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	/* The proxy reached the app over loopback, from 127.0.0.6: left alone. */
+	cr_assert_eq(tpod_counter(SC_C_inbound_skip_local), 1);
 	/* The proxy->app hop (both ends in the pod) went socket to socket. */
 	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 2);
 	cr_assert_geq(tpod_counter(SC_C_msg_redirect_bytes), 1 << 20);
@@ -82,6 +84,7 @@ Test(inbound, v6_client_reaches_app_through_proxy)
 	cr_assert(!strncmp(kv(rep, "peer", v, sizeof(v)), "[::1]:", 6), "%s", rep);
 	t_wait_proxy_lines("orig=[" T_POD_ADDR6 "]:8080 dir=in", 1);
 	cr_assert_eq(tpod_counter(SC_C_inbound_redirect), 1);
+	cr_assert_eq(tpod_counter(SC_C_inbound_skip_local), 1);
 	/* The proxy->app hop over ::1 went socket to socket too. */
 	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), 2);
 	cr_assert_geq(tpod_counter(SC_C_msg_redirect_bytes), 1 << 20);
@@ -282,4 +285,34 @@ Test(inbound, original_dst_of_a_steered_connection_is_its_local_address)
 		     "SO_ORIGINAL_DST differs from getsockname");
 	cr_assert_eq(tpod_counter(SC_C_sockopt_original_dst), 1);
 	close(rfd);
+}
+
+/*
+ * Inbound steering is never linked into the host's network namespace, whatever inode number the
+ * kernel gives it (a fixed one on recent kernels, a dynamic one on 6.12 and older).
+ */
+Test(inbound, netns_naming_the_host_namespace_is_refused)
+{
+	char *run[] = {T_BUILD "/interceptor", "run", "--config", P.config, NULL};
+	char text[8192];
+
+	tpod_write_config("netns: /proc/self/ns/net\n");
+	cr_assert_eq(tpod_run(0, text, sizeof(text), 10000, run), 1, "%s", text);
+	cr_assert_not_null(strstr(text, "netns /proc/self/ns/net: is the host's network namespace"),
+			   "%s", text);
+	cr_assert_lt(tpod_open_pinned(SC_MAP_STATE), 0, "something was pinned");
+}
+
+Test(inbound, daemon_in_the_host_namespace_without_netns_leaves_steering_off)
+{
+	char path[PATH_MAX];
+
+	tpod_write_config("");
+	tpod_start_daemon();
+	snprintf(path, sizeof(path), "%s/daemon.log", P.dir);
+	cr_assert_eq(file_count(path, "inbound steering off: the daemon runs in the host's network "
+				      "namespace"),
+		     1);
+	snprintf(path, sizeof(path), "%s/links/sk_lookup", P.pin_path);
+	cr_assert_neq(access(path, F_OK), 0, "sk_lookup was linked into the host's namespace");
 }
