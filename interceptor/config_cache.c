@@ -15,7 +15,7 @@
  * - the kept text has no alias, directive or document marker, its top level is a block mapping at
  *   column 0, and services is a block sequence of at least one item that ends at the start of a
  *   line (the next key's, or the end of the file); its items hold no block scalar and no quoted
- *   scalar over several lines (config.c checks all this on the document);
+ *   scalar over several lines (config_items.c checks all this on the document);
  * - no '\r', NEL, LS or PS anywhere, so that lines are what libyaml counts as lines, and only
  *   printable ASCII in the items, so that byte offsets and columns agree;
  * - the items start exactly at the lines that begin with COL spaces and "- ", and each item's
