@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "sidecap.skel.h"
+#include "cli.h"
 #include "interceptor.h"
 #include "iptables.h"
 #include "log.h"
