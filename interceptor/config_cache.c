@@ -48,9 +48,6 @@
 #include "htab.h"
 #include "sidecap.h"
 
-#define SC_CACHE_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
-#define SC_CACHE_ENDPOINTS (SC_MAX_ENDPOINTS / SC_POLICY_SLOTS)
-
 /* A vip and port as a set key: family, address, port in one byte string. */
 #define SC_VIP_KEY 19
 
@@ -496,7 +493,7 @@ static int sc_cache_splice(struct sc_config_cache *c, char *text, size_t len, st
 	for (k = i; k < j; k++)
 		endpoints -= c->cfg.services[k].n_endpoints;
 	nn = n - (j - i) + n_new;
-	if (!nn || nn > SC_CACHE_SERVICES || endpoints > SC_CACHE_ENDPOINTS) {
+	if (!nn || nn > SC_SLOT_SERVICES || endpoints > SC_SLOT_ENDPOINTS) {
 		c->st.last_why = "no services left, or more than a policy holds";
 		goto out_free;
 	}

@@ -37,21 +37,6 @@
 /* (uid_t)-1 means "no change" to the kernel, and SC_ID_NONE means "not set" to the BPF side. */
 #define SC_ID_MAX 4294967294ull
 
-/*
- * A policy is written to the inactive slot while the active one still holds the old policy, so
- * the maps must hold both: each slot gets half of the capacity.
- */
-#define SC_SLOT_PORTS	  (SC_MAX_PORTS / SC_POLICY_SLOTS)
-#define SC_SLOT_CIDRS	  (SC_MAX_CIDRS / SC_POLICY_SLOTS)
-#define SC_SLOT_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
-#define SC_SLOT_ENDPOINTS (SC_MAX_ENDPOINTS / SC_POLICY_SLOTS)
-
-/*
- * The most endpoints one service may list. Its selection table grows with the count (Maglev
- * wants at least 100 entries per endpoint), and all tables share one map.
- */
-#define SC_SVC_MAX_ENDPOINTS 256
-
 /* The longest service name: a DNS label. */
 #define SC_NAME_MAX 63
 

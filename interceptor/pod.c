@@ -15,7 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "sidecap.skel.h"
-#include "sidecap.h"
+#include "abi.h"
 #include "log.h"
 #include "pod.h"
 #include "policy.h"
@@ -196,9 +196,12 @@ int sc_node_path(char *buf, size_t len, const char *pin_path)
 /* The node-wide maps (shared with the node's other pods) as opposed to the pod's own. */
 static bool sc_map_is_node(const char *name)
 {
-	return !strcmp(name, SC_MAP_XSOCKS) || !strcmp(name, SC_MAP_XPAIRS) ||
-	       !strcmp(name, SC_MAP_XSK) || !strcmp(name, SC_MAP_XSTATS) ||
-	       !strcmp(name, SC_MAP_XHINTS);
+	size_t i;
+
+	for (i = 0; i < SC_MAPID__MAX; i++)
+		if (!strcmp(name, sc_maps[i].name))
+			return sc_maps[i].node;
+	return false;
 }
 
 static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
