@@ -99,7 +99,7 @@ bench: deps
 # Policy scale (services): apply time, per-connect cost and map memory at 10 to 10,000 services.
 bench-policy: deps
 	$(MAKE) all
-	scripts/bench-policy.sh
+	bench/policy.sh
 
 clean:
 	rm -rf $(BUILD)
