@@ -23,9 +23,10 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 
 # No libbpf in these: the unit tests link them alone.
-CORE_SRCS := interceptor/abi.c $(wildcard interceptor/config*.c) interceptor/htab.c \
-	     interceptor/policy.c interceptor/services_plan.c interceptor/log.c interceptor/lb.c \
-	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c interceptor/iptables.c
+CORE_SRCS := interceptor/abi.c interceptor/cgroup_auto.c $(wildcard interceptor/config*.c) \
+	     interceptor/htab.c interceptor/policy.c interceptor/services_plan.c interceptor/log.c \
+	     interceptor/lb.c interceptor/watch.c interceptor/metrics.c interceptor/prom.c \
+	     interceptor/iptables.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 STUB_SRCS := $(wildcard proxy-stub/*.c)

@@ -51,7 +51,7 @@ _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
  * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
  * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
  */
-#define SC_POD_ABI 2
+#define SC_POD_ABI 3
 
 /* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
@@ -231,6 +231,28 @@ struct sc_listener_key {
 _Static_assert(sizeof(struct sc_listener_key) == 8, "sc_listener_key layout");
 
 /*
+ * A proxy socket already listening when the programs were attached (or when the policy moved
+ * the inbound port) was never seen by sockops' listen() callback. The daemon finds it with
+ * sock_diag and asks sc_listen_scan, run once with BPF_PROG_TEST_RUN in the pod's network
+ * namespace, to register it: this request follows the test packet's Ethernet header, and the
+ * program's return value is an enum sc_listen_verdict, with the errno of a failed map update in
+ * bits 8 and up.
+ */
+struct sc_listen_req {
+	__u32 family;  /* AF_INET or AF_INET6: of the socket, and of the lookup */
+	__u32 port;    /* host order */
+	__u32 addr[4]; /* network order: the bound address, loopback for a wildcard */
+};
+_Static_assert(sizeof(struct sc_listen_req) == 24, "sc_listen_req layout");
+
+enum sc_listen_verdict {
+	SC_LISTEN_REGISTERED = 1,
+	SC_LISTEN_NOT_FOUND = 2, /* nothing listens there (any more) */
+	SC_LISTEN_BAD_REQUEST = 3,
+	SC_LISTEN_MAP_ERROR = 4, /* errno in bits 8 and up */
+};
+
+/*
  * Per accelerated connection, keyed by the canonical tuple (lower endpoint as local). side 0 is
  * the socket whose own tuple is canonical. unanswered[i]: bytes side i has sent through sk_msg
  * since side !i last sent. state: SC_FLOW_* bits of both sides, in one word so that a side's
@@ -332,6 +354,9 @@ _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 	  "getpeername() answers rewritten to the destination the app asked for.")                \
 	F(SOCKOPS_EVENTS, "sidecap_sockops_events_total", "event", NULL,                          \
 	  "Socket life-cycle events handled, by event.")                                          \
+	F(LISTENER_SCAN, "sidecap_listener_scan_total", "result", NULL,                           \
+	  "The proxy's sockets found already listening on the inbound port at attach, adoption "  \
+	  "or a policy change, and registered for inbound steering.")                             \
 	F(NODE_SKMSG_MESSAGES, "sidecap_node_skmsg_messages_total", "path", NULL,                 \
 	  "Messages sent between sidecars of two pods of the node, by path (node-wide).")         \
 	F(NODE_SKMSG_BYTES, "sidecap_node_skmsg_bytes_total", "path", NULL,                       \
@@ -432,7 +457,9 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(inbound_skip_port_not_included, INBOUND, "direct", "port_not_included")   \
 	X(inbound_fail_open, INBOUND, "direct", "proxy_not_listening")              \
 	X(inbound_fail_closed, INBOUND, "refused", "proxy_not_listening")           \
-	X(errors__sk_assign, ERRORS, "sk_assign", NULL)
+	X(errors__sk_assign, ERRORS, "sk_assign", NULL)                             \
+	X(listener_scan_registered, LISTENER_SCAN, "registered", NULL)              \
+	X(errors__listener_scan, ERRORS, "listener_scan", NULL)
 
 #define SC_COUNTER_ENUM(name, ...) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };

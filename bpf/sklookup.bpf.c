@@ -25,6 +25,10 @@ int sc_sk_lookup(struct bpf_sk_lookup *ctx)
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return SK_PASS;
+	/* No connection comes from port 0: this is sc_listen_scan's own lookup of the proxy's
+	 * listener (listeners.bpf.c), not a decision to count. */
+	if (!ctx->remote_port)
+		return SK_PASS;
 	p = sc_live_policy(&slot);
 	if (!p || !(p->flags & SC_F_INBOUND))
 		return SK_PASS;

@@ -15,6 +15,7 @@
 #include "interceptor.h"
 #include "log.h"
 #include "metrics.h"
+#include "pod.h"
 #include "report.h"
 #include "watch.h"
 
@@ -345,25 +346,58 @@ int sc_cmd_run(int argc, char **argv)
 	return sc_daemon_finish(&d) ? 1 : 0;
 }
 
+/* `cleanup --stale [--pin-root DIR]`: the pins of pods whose cgroup is gone, under DIR. */
+static int sc_cleanup_stale(const char *root)
+{
+	int n;
+
+	if (sc_check_privileges())
+		return 1;
+	n = sc_pins_remove_stale(root);
+	if (n < 0) {
+		pr_warn("cleanup --stale %s: %s\n", root, strerror(-n));
+		return 1;
+	}
+	printf("removed the pins of %d pod%s whose cgroup is gone, under %s\n", n,
+	       n == 1 ? "" : "s", root);
+	return 0;
+}
+
 int sc_cmd_cleanup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"mode", required_argument, NULL, 'm'},
+		{"stale", no_argument, NULL, 's'},
+		{"pin-root", required_argument, NULL, 'p'},
 		{0},
 	};
 	struct sc_config cfg = {0};
-	const char *file = NULL;
+	const char *file = NULL, *root = SC_PIN_ROOT;
 	int c, err, mode = SC_MODE_FROM_FILE;
+	bool stale = false;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
+		else if (c == 's')
+			stale = true;
+		else if (c == 'p')
+			root = optarg;
 		else if (c == 'm' && (mode = sc_parse_mode_arg("cleanup", optarg)) >= 0)
 			continue;
 		else
 			return 2;
 	}
+	if (stale && file) {
+		fprintf(stderr, "interceptor cleanup: --stale removes other pods' pins; run it "
+				"without --config (and with --pin-root DIR when pins are not under "
+				"%s)\n",
+			SC_PIN_ROOT);
+		return 2;
+	}
+	if (stale)
+		return sc_cleanup_stale(root);
 	if (!file) {
 		fprintf(stderr, "interceptor cleanup: --config FILE is required\n");
 		return 2;

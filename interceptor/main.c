@@ -7,6 +7,7 @@
  *   interceptor validate FILE
  *   interceptor check
  *   interceptor cleanup --config FILE [--mode ebpf|iptables]
+ *   interceptor cleanup --stale [--pin-root DIR]
  *   interceptor status --config FILE
  *   interceptor iptables-rules --config FILE [--family 4|6]
  */
@@ -42,6 +43,7 @@ static void usage(FILE *out)
 		     "       interceptor validate FILE\n"
 		     "       interceptor check\n"
 		     "       interceptor cleanup --config FILE [--mode ebpf|iptables]\n"
+		     "       interceptor cleanup --stale [--pin-root DIR]\n"
 		     "       interceptor status --config FILE [--json]\n"
 		     "       interceptor iptables-rules --config FILE [--family 4|6]\n");
 }

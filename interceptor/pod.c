@@ -16,6 +16,7 @@
 
 #include "sidecap.skel.h"
 #include "abi.h"
+#include "listeners.h"
 #include "log.h"
 #include "pod.h"
 #include "policy.h"
@@ -545,6 +546,28 @@ out:
 	return err;
 }
 
+/*
+ * Register the proxy's inbound listeners that were listening before sockops could see their
+ * listen() (bpf/listeners.bpf.c). Called once the programs are attached, so that a listen() after
+ * the scan is seen by sockops, and after each policy change, which may move the inbound port.
+ */
+static int sc_pod_scan_listeners(struct sc_pod *pod)
+{
+	struct sc_listen_scan s = {
+		.prog_fd = bpf_program__fd(pod->skel->progs.sc_listen_scan),
+		.map_fd = bpf_map__fd(pod->skel->maps.sc_listeners),
+		.netns_fd = pod->netns_fd,
+		.cgroup_fd = pod->cgroup_fd,
+		.port = sc_pod_config(pod)->proxy.inbound_port,
+	};
+	int err;
+
+	if (pod->netns_fd < 0)
+		return 0;
+	err = sc_listeners_scan(&s);
+	return err < 0 ? err : 0;
+}
+
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
 	char path[PATH_MAX], node[PATH_MAX];
@@ -584,6 +607,12 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 
 	err = sc_node_path(node, sizeof(node), pod->pin_path);
 	if (!err) {
+		/* A pod deleted while its interceptor was down left its pins beside ours. */
+		char parent[PATH_MAX];
+
+		snprintf(parent, sizeof(parent), "%.*s",
+			 (int)(strlen(node) - strlen(SC_NODE_DIR) - 1), node);
+		sc_pins_remove_stale(parent[0] ? parent : "/");
 		err = sc_node_lock(node, true);
 		node_fd = err;
 		err = err < 0 ? err : 0;
@@ -635,6 +664,11 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	err = sc_node_link(pod, node);
 	if (err)
 		goto out_unlink;
+	err = sc_pod_scan_listeners(pod);
+	if (err) {
+		pr_warn("inbound steering cannot find the proxy's listener: not starting\n");
+		goto out_unlink;
+	}
 	close(node_fd);
 	return 0;
 
@@ -823,6 +857,12 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	else
 		sc_catch_up(pod, &maps, slot ^ 1, cfg);
 	sc_services_prune_picks(&maps, &pod->ids, cfg);
+	/* Once attached (sc_pod_open scans itself after attaching): the new policy may name
+	 * another inbound port, where the proxy may already listen. */
+	if (pod->link_fd[SC_LINK_SOCKOPS] >= 0 && sc_pod_scan_listeners(pod))
+		pr_warn("policy generation %u is live, but inbound listeners already listening "
+			"were not registered (see above)\n",
+			pod->generation);
 out_free:
 	sc_compiled_free(&c);
 	return err;
@@ -983,4 +1023,72 @@ int sc_pins_remove(const char *pin_path)
 	if (e && !err)
 		err = e;
 	return err;
+}
+
+/*
+ * Whether the pod pinned at PIN_PATH lost its cgroup: it has cgroup links pinned and the kernel
+ * detached every one of them (a cgroup link reports cgroup id 0 once its cgroup was removed and
+ * released). A pod with no cgroup link pinned yet may be a daemon starting right now: never stale.
+ */
+static bool sc_pod_is_stale(const char *pin_path)
+{
+	static const enum sc_link cgroup_links[] = {
+		SC_LINK_CONNECT4, SC_LINK_CONNECT6,   SC_LINK_GETPEERNAME4,
+		SC_LINK_GETPEERNAME6, SC_LINK_SOCKOPS, SC_LINK_GETSOCKOPT,
+	};
+	int seen = 0, detached = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(cgroup_links) / sizeof(cgroup_links[0]); i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		char path[PATH_MAX];
+		int fd;
+
+		if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[cgroup_links[i]]))
+			return false;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP) {
+			seen++;
+			detached += info.cgroup.cgroup_id == 0;
+		}
+		close(fd);
+	}
+	return seen && detached == seen;
+}
+
+int sc_pins_remove_stale(const char *parent)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int removed = 0, err;
+	struct stat st;
+	DIR *dir = opendir(parent);
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' ||
+		    !strncmp(de->d_name, SC_NODE_PREFIX, strlen(SC_NODE_PREFIX)))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) >=
+			    (int)sizeof(path) ||
+		    stat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (!sc_pod_is_stale(path))
+			continue;
+		err = sc_pins_remove(path);
+		if (err) {
+			pr_warn("stale pins %s (their cgroup is gone): not removed: %s\n", path,
+				strerror(-err));
+			continue;
+		}
+		pr_info("removed stale pins %s: their pod's cgroup is gone\n", path);
+		removed++;
+	}
+	closedir(dir);
+	return removed;
 }

@@ -74,6 +74,14 @@ void sc_pod_close(struct sc_pod *pod);
  */
 int sc_pins_remove(const char *pin_path);
 
+/*
+ * Remove the pins of every pod under PARENT (the directory holding the pods' pin paths) whose
+ * cgroup is gone: a pod deleted while its interceptor was down. The pins of a live pod, or of a
+ * pod whose links are not pinned yet (a daemon starting), are never touched. Returns the number of
+ * pods removed, or -errno.
+ */
+int sc_pins_remove_stale(const char *parent);
+
 /* Path helpers: <pin>/maps/<name>, <pin>/links/<name>; the node directory of a pod, where the
  * maps shared by the pods of the node are pinned: <dirname(pin)>/SC_NODE_DIR. */
 int sc_node_path(char *buf, size_t len, const char *pin_path);

@@ -540,6 +540,12 @@ void tpeer_write_config(struct tpeer *q, const char *extra)
 	write_file(q->config, text);
 }
 
+void tpeer_remove_cgroup(struct tpeer *q)
+{
+	remove_cgroup(q->cgroup);
+	cr_assert_neq(access(q->cgroup, F_OK), 0, "%s is still there", q->cgroup);
+}
+
 pid_t tpeer_start_daemon(struct tpeer *q)
 {
 	char name[64];

@@ -137,6 +137,8 @@ void tpeer_write_config(struct tpeer *q, const char *extra);
  * are P.dir/<name>-daemon.log and <name>-proxy.log; servers share P's numbering
  * (t_server_report). */
 pid_t tpeer_start_daemon(struct tpeer *q);
+/* Kill whatever runs in Q's cgroup and remove the cgroup: the pod is deleted. */
+void tpeer_remove_cgroup(struct tpeer *q);
 pid_t tpeer_start_proxy_with(struct tpeer *q, const char *const extra[]);
 pid_t tpeer_start_server(struct tpeer *q, int flags, const char *addr, const char *port,
 			 const char *const extra[]);
