@@ -15,7 +15,7 @@
 #include "interceptor.h"
 #include "log.h"
 #include "metrics.h"
-#include "pod.h"
+#include "pins.h"
 #include "report.h"
 #include "watch.h"
 

@@ -10,22 +10,9 @@
 #include <stdbool.h>
 #include <limits.h>
 #include "config.h"
+#include "pins.h"
 #include "services.h"
 #include "sidecap.h"
-
-enum sc_link {
-	SC_LINK_CONNECT4,
-	SC_LINK_CONNECT6,
-	SC_LINK_GETPEERNAME4,
-	SC_LINK_GETPEERNAME6,
-	SC_LINK_SOCKOPS,
-	SC_LINK_GETSOCKOPT,
-	SC_LINK_SK_MSG,
-	SC_LINK_SK_LOOKUP, /* in the pod's network namespace; only when inbound steering is on */
-	SC_LINK__MAX,
-};
-
-extern const char *const sc_link_names[SC_LINK__MAX];
 
 struct sidecap_bpf;
 
@@ -66,27 +53,6 @@ const struct sc_config *sc_pod_config(const struct sc_pod *pod);
 
 /* Close our file descriptors; pins (and so interception) stay. */
 void sc_pod_close(struct sc_pod *pod);
-
-/*
- * Remove everything pinned under PIN_PATH, whether or not a daemon holds it: detach every link,
- * then unpin the maps; the node's shared objects too when no other pod's pins are left beside
- * PIN_PATH. Open accelerated connections keep their path until they close. 0 or -errno.
- */
-int sc_pins_remove(const char *pin_path);
-
-/*
- * Remove the pins of every pod under PARENT (the directory holding the pods' pin paths) whose
- * cgroup is gone: a pod deleted while its interceptor was down. The pins of a live pod, or of a
- * pod whose links are not pinned yet (a daemon starting), are never touched. Returns the number of
- * pods removed, or -errno.
- */
-int sc_pins_remove_stale(const char *parent);
-
-/* Path helpers: <pin>/maps/<name>, <pin>/links/<name>; the node directory of a pod, where the
- * maps shared by the pods of the node are pinned: <dirname(pin)>/SC_NODE_DIR. */
-int sc_node_path(char *buf, size_t len, const char *pin_path);
-int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);
-int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name);
 
 /* The cgroup2 mount point, or NULL. */
 const char *sc_cgroup2_mount(void);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,7 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "abi.h"
-#include "pod.h"
+#include "pins.h"
 #include "prom.h"
 #include "report.h"
 
