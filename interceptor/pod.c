@@ -462,10 +462,111 @@ static int sc_pod_scan_listeners(struct sc_pod *pod)
 	return err < 0 ? err : 0;
 }
 
+/*
+ * The pod's pin directories on a bpffs (root-only: whoever can open a pinned map can rewrite the
+ * pod's policy), and the node directory beside them, locked: returns the lock's fd (NODE holds
+ * the node directory), or -errno.
+ */
+static int sc_pod_dirs(struct sc_pod *pod, char *node, size_t len)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	int err;
+
+	err = sc_ensure_bpffs(pod->pin_path);
+	if (err)
+		return err;
+	err = sc_mkdir_p(pod->pin_path, 0700);
+	if (!err && sc_pin_map_path(path, sizeof(path), pod->pin_path, "") == 0)
+		err = sc_mkdir_p(path, 0700);
+	if (!err && sc_pin_link_path(path, sizeof(path), pod->pin_path, "") == 0)
+		err = sc_mkdir_p(path, 0700);
+	if (err) {
+		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
+		return err;
+	}
+	err = sc_node_path(node, len, pod->pin_path);
+	if (err)
+		return err;
+	/* A pod deleted while its interceptor was down left its pins beside ours. */
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strlen(node) - strlen(SC_NODE_DIR) - 1),
+		 node);
+	sc_pins_remove_stale(parent[0] ? parent : "/");
+	return sc_node_lock(node, true);
+}
+
+/* Load the programs, reusing the maps pinned by an earlier run of this version. */
+static int sc_pod_load(struct sc_pod *pod)
+{
+	int err;
+
+	err = sc_check_abi(pod->pin_path);
+	if (err)
+		return err;
+	pod->skel = sidecap_bpf__open();
+	if (!pod->skel) {
+		err = -errno;
+		pr_warn("opening the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	err = sc_set_pin_paths(pod->skel, pod->pin_path);
+	if (err)
+		return err;
+	err = sidecap_bpf__load(pod->skel);
+	if (err)
+		sc_print_load_hint(err);
+	return err;
+}
+
+/*
+ * Attach each program, adopting the links an earlier run pinned, then the node's sk_msg link,
+ * then register the proxy's listeners. On error what this call attached is detached again.
+ */
+static int sc_pod_attach(struct sc_pod *pod, const char *node)
+{
+	bool created[SC_LINK__MAX] = {};
+	char path[PATH_MAX];
+	int err = 0, l;
+
+	for (l = 0; !err && l < SC_LINK__MAX; l++) {
+		int prog_fd = bpf_program__fd(sc_link_prog(pod->skel, l));
+
+		err = sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l]);
+		if (err)
+			break;
+		if (!sc_link_wanted(pod, l)) {
+			/* Inbound steering was on in an earlier run: take it away. */
+			err = sc_unpin_link(pod->pin_path, l);
+		} else if (access(path, F_OK) == 0) {
+			err = sc_adopt_link(pod, l, path, prog_fd);
+		} else {
+			err = sc_new_link(pod, l, path, prog_fd);
+			created[l] = !err;
+		}
+	}
+	if (!err)
+		err = sc_node_link(pod, node);
+	if (!err) {
+		err = sc_pod_scan_listeners(pod);
+		if (err)
+			pr_warn("inbound steering cannot find the proxy's listener: not "
+				"starting\n");
+	}
+	if (!err)
+		return 0;
+	/* Undo only what this call attached; adopted links keep the programs they had. */
+	for (l = 0; l < SC_LINK__MAX; l++) {
+		if (created[l] &&
+		    !sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l])) {
+			bpf_link_detach(pod->link_fd[l]);
+			unlink(path);
+		}
+	}
+	return err;
+}
+
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
-	char path[PATH_MAX], node[PATH_MAX];
-	bool created[SC_LINK__MAX] = {};
+	char node[PATH_MAX];
 	int err, l, node_fd = -1;
 
 	memset(pod, 0, sizeof(*pod));
@@ -484,97 +585,21 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	if (err < -1)
 		goto out_close;
 	pod->netns_fd = err;
-
-	err = sc_ensure_bpffs(pod->pin_path);
+	err = node_fd = sc_pod_dirs(pod, node, sizeof(node));
+	if (err < 0)
+		goto out_close;
+	err = sc_pod_load(pod);
 	if (err)
 		goto out_close;
-	/* Pins are root-only: whoever can open a pinned map can rewrite the pod's policy. */
-	err = sc_mkdir_p(pod->pin_path, 0700);
-	if (!err && sc_pin_map_path(path, sizeof(path), pod->pin_path, "") == 0)
-		err = sc_mkdir_p(path, 0700);
-	if (!err && sc_pin_link_path(path, sizeof(path), pod->pin_path, "") == 0)
-		err = sc_mkdir_p(path, 0700);
-	if (err) {
-		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
-		goto out_close;
-	}
-
-	err = sc_node_path(node, sizeof(node), pod->pin_path);
-	if (!err) {
-		/* A pod deleted while its interceptor was down left its pins beside ours. */
-		char parent[PATH_MAX];
-
-		snprintf(parent, sizeof(parent), "%.*s",
-			 (int)(strlen(node) - strlen(SC_NODE_DIR) - 1), node);
-		sc_pins_remove_stale(parent[0] ? parent : "/");
-		err = sc_node_lock(node, true);
-		node_fd = err;
-		err = err < 0 ? err : 0;
-	}
-	if (err)
-		goto out_close;
-
-	err = sc_check_abi(pod->pin_path);
-	if (err)
-		goto out_close;
-	pod->skel = sidecap_bpf__open();
-	if (!pod->skel) {
-		err = -errno;
-		pr_warn("opening the BPF object: %s\n", strerror(-err));
-		goto out_close;
-	}
-	err = sc_set_pin_paths(pod->skel, pod->pin_path);
-	if (err)
-		goto out_close;
-	err = sidecap_bpf__load(pod->skel);
-	if (err) {
-		sc_print_load_hint(err);
-		goto out_close;
-	}
-
 	/* Policy before programs: a connect on a fresh pod must find a policy. */
 	err = sc_pod_apply(pod, cfg);
-	if (err)
-		goto out_close;
-
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		int prog_fd = bpf_program__fd(sc_link_prog(pod->skel, l));
-
-		err = sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l]);
-		if (err)
-			goto out_unlink;
-		if (!sc_link_wanted(pod, l)) {
-			/* Inbound steering was on in an earlier run: take it away. */
-			err = sc_unpin_link(pod->pin_path, l);
-		} else if (access(path, F_OK) == 0) {
-			err = sc_adopt_link(pod, l, path, prog_fd);
-		} else {
-			err = sc_new_link(pod, l, path, prog_fd);
-			created[l] = !err;
-		}
-		if (err)
-			goto out_unlink;
+	if (!err)
+		err = sc_pod_attach(pod, node);
+	if (!err) {
+		close(node_fd);
+		return 0;
 	}
-	err = sc_node_link(pod, node);
-	if (err)
-		goto out_unlink;
-	err = sc_pod_scan_listeners(pod);
-	if (err) {
-		pr_warn("inbound steering cannot find the proxy's listener: not starting\n");
-		goto out_unlink;
-	}
-	close(node_fd);
-	return 0;
 
-out_unlink:
-	/* Undo only what this call attached; adopted links keep the programs they had. */
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		if (created[l] &&
-		    !sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l])) {
-			bpf_link_detach(pod->link_fd[l]);
-			unlink(path);
-		}
-	}
 out_close:
 	/* CFG went to slot_cfg only if the policy was applied: give it back. */
 	for (l = 0; l < SC_POLICY_SLOTS; l++)
