@@ -23,8 +23,10 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 
 # No libbpf in these: the unit tests link them alone.
-CORE_SRCS := interceptor/cgroup_auto.c interceptor/config.c interceptor/config_cache.c interceptor/htab.c interceptor/policy.c interceptor/log.c interceptor/lb.c \
-	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c interceptor/iptables.c
+CORE_SRCS := interceptor/abi.c interceptor/cgroup_auto.c $(wildcard interceptor/config*.c) \
+	     interceptor/htab.c interceptor/policy.c interceptor/services_plan.c interceptor/log.c \
+	     interceptor/lb.c interceptor/watch.c interceptor/metrics.c interceptor/prom.c \
+	     interceptor/iptables.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 STUB_SRCS := $(wildcard proxy-stub/*.c)
@@ -98,7 +100,7 @@ bench: deps
 # Policy scale (services): apply time, per-connect cost and map memory at 10 to 10,000 services.
 bench-policy: deps
 	$(MAKE) all
-	scripts/bench-policy.sh
+	bench/policy.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -2,26 +2,28 @@
 /* The one definition of every map; the program files declare them extern (lib/maps.h). */
 #include "lib/maps.h"
 
-struct sc_policy_map sc_policy SEC(".maps");
-struct sc_state_map sc_state SEC(".maps");
-struct sc_ports_map sc_ports SEC(".maps");
-struct sc_cidrs_map sc_cidrs SEC(".maps");
-struct sc_stats_map sc_stats SEC(".maps");
-struct sc_origdst_map sc_origdst SEC(".maps");
-struct sc_handover_map sc_handover SEC(".maps");
-struct sc_sockhash_map sc_sockhash SEC(".maps");
-struct sc_flows_map sc_flows SEC(".maps");
-struct sc_services_map sc_services SEC(".maps");
-struct sc_lbtable_map sc_lbtable SEC(".maps");
-struct sc_endpoints_map sc_endpoints SEC(".maps");
-struct sc_picks_map sc_picks SEC(".maps");
-struct sc_listeners_map sc_listeners SEC(".maps");
-/* Node-wide: pinned under <dirname(pinPath)>/SC_NODE_DIR and shared by every pod of the node. */
-struct sc_xsocks_map sc_xsocks SEC(".maps");
-struct sc_xpairs_map sc_xpairs SEC(".maps");
-struct sc_xhints_map sc_xhints SEC(".maps");
-struct sc_xsk_map sc_xsk SEC(".maps");
-struct sc_xstats_map sc_xstats SEC(".maps");
+/* Each map of SC_MAPS, of its type struct <name>_map. */
+#define SC_MAP_DEFINE(id, name, ...) struct name##_map name SEC(".maps");
+SC_MAPS(SC_MAP_DEFINE)
+#undef SC_MAP_DEFINE
+
+/*
+ * What the list says of each map, checked when the maps are built: its max_entries is the
+ * capacity that `status` and /metrics report, and SC_MAP_<ID> spells its name for user space (as
+ * far as a constant expression can tell: the length; a unit test compares the letters).
+ */
+#define SC_CHECK_COUNTED(name, cap) SC_CHECK_SIZED(name, cap)
+#define SC_CHECK_SIZED(name, cap)                                                             \
+	_Static_assert(sizeof(*((struct name##_map *)0)->max_entries) == (cap) * sizeof(int), \
+		       #name ": max_entries is not its capacity in SC_MAPS")
+#define SC_CHECK_STORAGE(name, cap) \
+	_Static_assert((cap) == 0, #name ": socket storage has no capacity")
+#define SC_MAP_CHECK(id, name, cap, scope, kind)                                              \
+	SC_CHECK_##kind(name, cap);                                                           \
+	_Static_assert(sizeof(SC_MAP_##id) == sizeof(#name), "SC_MAP_" #id " is not " #name); \
+	_Static_assert(sizeof(#name) <= 16, #name ": longer than BPF_OBJ_NAME_LEN allows");
+SC_MAPS(SC_MAP_CHECK)
+#undef SC_MAP_CHECK
 
 /*
  * Used by no program. Updating a map-in-map from user space returns only after an RCU grace

@@ -51,7 +51,7 @@ _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
  * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
  * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
  */
-#define SC_POD_ABI 3
+#define SC_POD_ABI 4
 
 /* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
@@ -328,109 +328,144 @@ struct sc_xsock {
 };
 _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 
-/* Node-wide counters (per-CPU array sc_xstats): the node sk_msg program has no pod. */
-#define SC_NODE_COUNTERS(X)             \
-	X(xpod_hint)                    \
-	X(xpod_pair_created)            \
-	X(xpod_pair_ready)              \
-	X(xpod_pair_collided)           \
-	X(errors__xpod_insert)          \
-	X(errors__xpod_pair_full)       \
-	X(xpod_msg_redirect)            \
-	X(xpod_msg_redirect_bytes)      \
-	X(xpod_msg_pass)                \
-	X(xpod_msg_pass_bytes)          \
-	X(xpod_msg_demote_unpaired)     \
-	X(xpod_msg_demote_unanswered)   \
-	X(xpod_msg_demote_peer_missing) \
-	X(xpod_msg_demote_peer_left)    \
-	X(xpod_msg_leave_marked)        \
-	X(xpod_sockhash_left)           \
-	X(errors__xpod_sockhash_leave)
+/*
+ * The metric families the counters are served as on /metrics, all Prometheus counters:
+ * F(ID, name, label, label, help), a label NULL when the family has fewer. Families group the
+ * counters that are alternatives of one decision, so rate(sum) of a family is meaningful; they
+ * are served in this order.
+ */
+#define SC_COUNTER_FAMILIES(F)                                                                    \
+	F(OUTBOUND, "sidecap_outbound_connections_total", "action", "reason",                     \
+	  "Outbound connect() decisions of the pod's processes, by action and reason.")           \
+	F(INBOUND, "sidecap_inbound_connections_total", "action", "reason",                       \
+	  "Inbound connection steering decisions (sk_lookup), by action and reason.")             \
+	F(SKMSG_MESSAGES, "sidecap_skmsg_messages_total", "path", NULL,                           \
+	  "Messages sent by accelerated sockets, by path: socket to socket, or TCP.")             \
+	F(SKMSG_BYTES, "sidecap_skmsg_bytes_total", "path", NULL,                                 \
+	  "Bytes sent by accelerated sockets, by path.")                                          \
+	F(SKMSG_DEMOTIONS, "sidecap_skmsg_demotions_total", "reason", NULL,                       \
+	  "Connection directions moved from sk_msg to TCP for good, by reason.")                  \
+	F(SOCKHASH_LEAVES, "sidecap_sockhash_leaves_total", "stage", NULL,                        \
+	  "Demoted sockets never sent to through sk_msg, marked to leave the sockhash and taken " \
+	  "out of it (they then send on the plain TCP path), by stage.")                          \
+	F(ORIGINAL_DST, "sidecap_original_dst_queries_total", "answer", NULL,                     \
+	  "SO_ORIGINAL_DST queries, by answer.")                                                  \
+	F(GETPEERNAME, "sidecap_getpeername_rewrites_total", NULL, NULL,                          \
+	  "getpeername() answers rewritten to the destination the app asked for.")                \
+	F(SOCKOPS_EVENTS, "sidecap_sockops_events_total", "event", NULL,                          \
+	  "Socket life-cycle events handled, by event.")                                          \
+	F(LISTENER_SCAN, "sidecap_listener_scan_total", "result", NULL,                           \
+	  "The proxy's sockets found already listening on the inbound port at attach, adoption "  \
+	  "or a policy change, and registered for inbound steering.")                             \
+	F(NODE_SKMSG_MESSAGES, "sidecap_node_skmsg_messages_total", "path", NULL,                 \
+	  "Messages sent between sidecars of two pods of the node, by path (node-wide).")         \
+	F(NODE_SKMSG_BYTES, "sidecap_node_skmsg_bytes_total", "path", NULL,                       \
+	  "Bytes sent between sidecars of two pods of the node, by path (node-wide).")            \
+	F(NODE_SKMSG_DEMOTIONS, "sidecap_node_skmsg_demotions_total", "reason", NULL,             \
+	  "Pod-to-pod connection directions moved to TCP for good, by reason (node-wide).")       \
+	F(NODE_SOCKHASH_LEAVES, "sidecap_node_sockhash_leaves_total", "stage", NULL,              \
+	  "Demoted pod-to-pod sockets never sent to through sk_msg, marked to leave the node "    \
+	  "sockhash and taken out of it, by stage (node-wide).")                                  \
+	F(NODE_PAIRS, "sidecap_node_pairs_total", "event", NULL,                                  \
+	  "Pod-to-pod connections hinted by the passive end's listener, offered for pairing by "  \
+	  "their active end, paired, and left unpaired because two connections made the same "    \
+	  "key (node-wide).")                                                                     \
+	F(ERRORS, "sidecap_errors_total", "reason", NULL,                                         \
+	  "Paths that failed open (or closed) because something went wrong, by reason.")
 
-#define SC_COUNTER_ENUM(name) SC_X_##name,
+#define SC_FAMILY_ENUM(id, ...) SC_MF_##id,
+enum sc_counter_family { SC_COUNTER_FAMILIES(SC_FAMILY_ENUM) SC_MF__MAX };
+#undef SC_FAMILY_ENUM
+
+/*
+ * The counters: X(name, family, value, value), one per reason, the values those of the
+ * family's labels (NULL where it has fewer). The name is the counter's name in `status` and
+ * its index SC_C_<name> (SC_X_<name> for the node's) in its per-CPU array, so a counter is only
+ * ever added at the end. A counter without a family does not build.
+ */
+
+/* Node-wide counters (per-CPU array sc_xstats): the node sk_msg program has no pod. */
+#define SC_NODE_COUNTERS(X)                                                         \
+	X(xpod_hint, NODE_PAIRS, "hinted", NULL)                                    \
+	X(xpod_pair_created, NODE_PAIRS, "offered", NULL)                           \
+	X(xpod_pair_ready, NODE_PAIRS, "paired", NULL)                              \
+	X(xpod_pair_collided, NODE_PAIRS, "collided", NULL)                         \
+	X(errors__xpod_insert, ERRORS, "xpod_insert", NULL)                         \
+	X(errors__xpod_pair_full, ERRORS, "xpod_pair_full", NULL)                   \
+	X(xpod_msg_redirect, NODE_SKMSG_MESSAGES, "socket", NULL)                   \
+	X(xpod_msg_redirect_bytes, NODE_SKMSG_BYTES, "socket", NULL)                \
+	X(xpod_msg_pass, NODE_SKMSG_MESSAGES, "tcp", NULL)                          \
+	X(xpod_msg_pass_bytes, NODE_SKMSG_BYTES, "tcp", NULL)                       \
+	X(xpod_msg_demote_unpaired, NODE_SKMSG_DEMOTIONS, "unpaired", NULL)         \
+	X(xpod_msg_demote_unanswered, NODE_SKMSG_DEMOTIONS, "unanswered", NULL)     \
+	X(xpod_msg_demote_peer_missing, NODE_SKMSG_DEMOTIONS, "peer_missing", NULL) \
+	X(xpod_msg_demote_peer_left, NODE_SKMSG_DEMOTIONS, "peer_left", NULL)       \
+	X(xpod_msg_leave_marked, NODE_SOCKHASH_LEAVES, "marked", NULL)              \
+	X(xpod_sockhash_left, NODE_SOCKHASH_LEAVES, "left", NULL)                   \
+	X(errors__xpod_sockhash_leave, ERRORS, "xpod_sockhash_leave", NULL)
+
+#define SC_COUNTER_ENUM(name, ...) SC_X_##name,
 enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 #undef SC_COUNTER_ENUM
 
-/* Counters: per-CPU array sc_stats, one __u64 per reason. Names are the metric labels. */
-#define SC_COUNTERS(X)                    \
-	X(connect_redirect)               \
-	X(connect_skip_not_tcp)           \
-	X(connect_skip_proxy_uid)         \
-	X(connect_skip_proxy_gid)         \
-	X(connect_skip_loopback)          \
-	X(connect_skip_proxy_port)        \
-	X(connect_skip_excluded_port)     \
-	X(connect_skip_port_not_included) \
-	X(connect_skip_excluded_cidr)     \
-	X(connect_skip_cidr_not_included) \
-	X(errors__no_policy)              \
-	X(errors__origdst_storage)        \
-	X(sockops_handover_stored)        \
-	X(sockops_handover_claimed)       \
-	X(errors__handover_full)          \
-	X(sockops_sockhash_insert)        \
-	X(errors__sockhash_insert)        \
-	X(errors__flow_full)              \
-	X(msg_redirect)                   \
-	X(msg_redirect_bytes)             \
-	X(msg_pass)                       \
-	X(msg_pass_bytes)                 \
-	X(msg_pass_no_flow)               \
-	X(msg_demote_unanswered)          \
-	X(msg_demote_peer_missing)        \
-	X(msg_demote_peer_left)           \
-	X(msg_leave_marked)               \
-	X(sockops_sockhash_left)          \
-	X(errors__sockhash_leave)         \
-	X(sockopt_original_dst)           \
-	X(sockopt_original_dst_unknown)   \
-	X(getpeername_rewrite)            \
-	X(connect_fail_open)              \
-	X(connect_fail_closed)            \
-	X(lb_redirect)                    \
-	X(lb_bypass)                      \
-	X(lb_proxy_direct)                \
-	X(errors__lb_table)               \
-	X(sockops_listener_registered)    \
-	X(errors__listener_register)      \
-	X(inbound_redirect)               \
-	X(inbound_skip_local)             \
-	X(inbound_skip_proxy_port)        \
-	X(inbound_skip_excluded_port)     \
-	X(inbound_skip_port_not_included) \
-	X(inbound_fail_open)              \
-	X(inbound_fail_closed)            \
-	X(errors__sk_assign)              \
-	X(listener_scan_registered)       \
-	X(errors__listener_scan)          \
-	X(xpod_off_no_netns_cookie)
+/* Counters: per-CPU array sc_stats, one __u64 per reason. */
+#define SC_COUNTERS(X)                                                              \
+	X(connect_redirect, OUTBOUND, "redirect", "policy")                         \
+	X(connect_skip_not_tcp, OUTBOUND, "direct", "not_tcp")                      \
+	X(connect_skip_proxy_uid, OUTBOUND, "direct", "proxy_uid")                  \
+	X(connect_skip_proxy_gid, OUTBOUND, "direct", "proxy_gid")                  \
+	X(connect_skip_loopback, OUTBOUND, "direct", "loopback")                    \
+	X(connect_skip_proxy_port, OUTBOUND, "direct", "proxy_port")                \
+	X(connect_skip_excluded_port, OUTBOUND, "direct", "excluded_port")          \
+	X(connect_skip_port_not_included, OUTBOUND, "direct", "port_not_included")  \
+	X(connect_skip_excluded_cidr, OUTBOUND, "direct", "excluded_cidr")          \
+	X(connect_skip_cidr_not_included, OUTBOUND, "direct", "cidr_not_included")  \
+	X(errors__no_policy, ERRORS, "no_policy", NULL)                             \
+	X(errors__origdst_storage, ERRORS, "origdst_storage", NULL)                 \
+	X(sockops_handover_stored, SOCKOPS_EVENTS, "handover_stored", NULL)         \
+	X(sockops_handover_claimed, SOCKOPS_EVENTS, "handover_claimed", NULL)       \
+	X(errors__handover_full, ERRORS, "handover_full", NULL)                     \
+	X(sockops_sockhash_insert, SOCKOPS_EVENTS, "sockhash_insert", NULL)         \
+	X(errors__sockhash_insert, ERRORS, "sockhash_insert", NULL)                 \
+	X(errors__flow_full, ERRORS, "flow_full", NULL)                             \
+	X(msg_redirect, SKMSG_MESSAGES, "socket", NULL)                             \
+	X(msg_redirect_bytes, SKMSG_BYTES, "socket", NULL)                          \
+	X(msg_pass, SKMSG_MESSAGES, "tcp", NULL)                                    \
+	X(msg_pass_bytes, SKMSG_BYTES, "tcp", NULL)                                 \
+	X(msg_pass_no_flow, SKMSG_DEMOTIONS, "no_flow_state", NULL)                 \
+	X(msg_demote_unanswered, SKMSG_DEMOTIONS, "unanswered", NULL)               \
+	X(msg_demote_peer_missing, SKMSG_DEMOTIONS, "peer_missing", NULL)           \
+	X(msg_demote_peer_left, SKMSG_DEMOTIONS, "peer_left", NULL)                 \
+	X(msg_leave_marked, SOCKHASH_LEAVES, "marked", NULL)                        \
+	X(sockops_sockhash_left, SOCKHASH_LEAVES, "left", NULL)                     \
+	X(errors__sockhash_leave, ERRORS, "sockhash_leave", NULL)                   \
+	X(sockopt_original_dst, ORIGINAL_DST, "answered", NULL)                     \
+	X(sockopt_original_dst_unknown, ORIGINAL_DST, "not_redirected", NULL)       \
+	X(getpeername_rewrite, GETPEERNAME, NULL, NULL)                             \
+	X(connect_fail_open, OUTBOUND, "direct", "proxy_not_listening")             \
+	X(connect_fail_closed, OUTBOUND, "refused", "proxy_not_listening")          \
+	X(lb_redirect, OUTBOUND, "redirect", "service")                             \
+	X(lb_bypass, OUTBOUND, "bypass", "service")                                 \
+	X(lb_proxy_direct, OUTBOUND, "bypass", "proxy_own_service_connect")         \
+	X(errors__lb_table, ERRORS, "lb_table", NULL)                               \
+	X(sockops_listener_registered, SOCKOPS_EVENTS, "listener_registered", NULL) \
+	X(errors__listener_register, ERRORS, "listener_register", NULL)             \
+	X(inbound_redirect, INBOUND, "redirect", "policy")                          \
+	X(inbound_skip_local, INBOUND, "direct", "loopback")                        \
+	X(inbound_skip_proxy_port, INBOUND, "direct", "proxy_port")                 \
+	X(inbound_skip_excluded_port, INBOUND, "direct", "excluded_port")           \
+	X(inbound_skip_port_not_included, INBOUND, "direct", "port_not_included")   \
+	X(inbound_fail_open, INBOUND, "direct", "proxy_not_listening")              \
+	X(inbound_fail_closed, INBOUND, "refused", "proxy_not_listening")           \
+	X(errors__sk_assign, ERRORS, "sk_assign", NULL)                             \
+	X(listener_scan_registered, LISTENER_SCAN, "registered", NULL)              \
+	X(errors__listener_scan, ERRORS, "listener_scan", NULL)                     \
+	X(xpod_off_no_netns_cookie, SOCKOPS_EVENTS, "pairing_off_no_netns_cookie", NULL)
 
-#define SC_COUNTER_ENUM(name) SC_C_##name,
+#define SC_COUNTER_ENUM(name, ...) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #undef SC_COUNTER_ENUM
 
-/* Map names (<= 15 characters) double as pin names under <pinPath>/maps/. */
-#define SC_MAP_POLICY	 "sc_policy"
-#define SC_MAP_STATE	 "sc_state"
-#define SC_MAP_PORTS	 "sc_ports"
-#define SC_MAP_CIDRS	 "sc_cidrs"
-#define SC_MAP_STATS	 "sc_stats"
-#define SC_MAP_ORIGDST	 "sc_origdst"
-#define SC_MAP_HANDOVER	 "sc_handover"
-#define SC_MAP_SOCKHASH	 "sc_sockhash"
-#define SC_MAP_FLOWS	 "sc_flows"
-#define SC_MAP_SERVICES	 "sc_services"
-#define SC_MAP_LBTABLE	 "sc_lbtable"
-#define SC_MAP_ENDPOINTS "sc_endpoints"
-#define SC_MAP_PICKS	 "sc_picks"
-#define SC_MAP_LISTENERS "sc_listeners"
-/* Node-wide (shared by the pods of a node), pinned under <dirname(pinPath)>/SC_NODE_DIR/maps/. */
-#define SC_MAP_XSOCKS "sc_xsocks"
-#define SC_MAP_XPAIRS "sc_xpairs"
-#define SC_MAP_XSK    "sc_xsk"
-#define SC_MAP_XSTATS "sc_xstats"
-#define SC_MAP_XHINTS "sc_xhints"
 /*
  * The node directory carries the version of what pods share through it (the node maps' types,
  * keys and values, and struct sc_pair_key / sc_pair / sc_xsock): bump it with any change to
@@ -459,6 +494,78 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_XSOCKS 131072
 #define SC_MAX_XPAIRS 65536
 #define SC_MAX_XHINTS 65536
+
+/*
+ * A policy is written into the inactive slot while the active one still holds the old policy,
+ * so the policy maps hold both: each slot gets half of their capacity.
+ */
+#define SC_SLOT_PORTS	  (SC_MAX_PORTS / SC_POLICY_SLOTS)
+#define SC_SLOT_CIDRS	  (SC_MAX_CIDRS / SC_POLICY_SLOTS)
+#define SC_SLOT_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
+#define SC_SLOT_ENDPOINTS (SC_MAX_ENDPOINTS / SC_POLICY_SLOTS)
+
+/*
+ * The most endpoints one service may list. Its selection table grows with the count (Maglev
+ * wants at least 100 entries per endpoint), and all tables share one map.
+ */
+#define SC_SVC_MAX_ENDPOINTS 256
+
+/*
+ * Every map, in one list: X(ID, name, capacity, scope, kind). NAME is the map's C symbol on the
+ * BPF side (of type struct NAME_map, bpf/lib/maps.h), its name in the kernel and its pin name
+ * (at most 15 characters); SC_MAP_<ID> below is the same as a string. CAPACITY is its
+ * max_entries. SCOPE is POD, pinned under <pinPath>/maps/, or NODE, shared by the pods of a node
+ * and pinned under <dirname(pinPath)>/SC_NODE_DIR/maps/. KIND is COUNTED for a map whose entries
+ * `status` and /metrics count against its capacity, in this order; SIZED for another map with a
+ * capacity; STORAGE for socket storage, which has none (capacity 0). bpf/lib/maps.h declares the
+ * maps from the list, and bpf/maps.bpf.c defines them and checks each capacity and name against
+ * it at compile time.
+ */
+#define SC_MAPS(X)                                                 \
+	X(SOCKHASH, sc_sockhash, SC_MAX_SOCKETS, POD, COUNTED)     \
+	X(FLOWS, sc_flows, SC_MAX_FLOWS, POD, COUNTED)             \
+	X(HANDOVER, sc_handover, SC_MAX_HANDOVER, POD, COUNTED)    \
+	X(LISTENERS, sc_listeners, SC_MAX_LISTENERS, POD, COUNTED) \
+	X(SERVICES, sc_services, SC_MAX_SERVICES, POD, COUNTED)    \
+	X(LBTABLE, sc_lbtable, SC_MAX_LBCHUNKS, POD, COUNTED)      \
+	X(ENDPOINTS, sc_endpoints, SC_MAX_ENDPOINTS, POD, COUNTED) \
+	X(PICKS, sc_picks, SC_MAX_PICKS, POD, COUNTED)             \
+	X(PORTS, sc_ports, SC_MAX_PORTS, POD, COUNTED)             \
+	X(CIDRS, sc_cidrs, SC_MAX_CIDRS, POD, COUNTED)             \
+	X(XSOCKS, sc_xsocks, SC_MAX_XSOCKS, NODE, COUNTED)         \
+	X(XPAIRS, sc_xpairs, SC_MAX_XPAIRS, NODE, COUNTED)         \
+	X(POLICY, sc_policy, SC_POLICY_SLOTS, POD, SIZED)          \
+	X(STATE, sc_state, 1, POD, SIZED)                          \
+	X(STATS, sc_stats, SC_C__MAX, POD, SIZED)                  \
+	X(ORIGDST, sc_origdst, 0, POD, STORAGE)                    \
+	X(XHINTS, sc_xhints, SC_MAX_XHINTS, NODE, SIZED)           \
+	X(XSK, sc_xsk, 0, NODE, STORAGE)                           \
+	X(XSTATS, sc_xstats, SC_X__MAX, NODE, SIZED)
+
+#define SC_MAP_ENUM(id, ...) SC_MAPID_##id,
+enum sc_map_id { SC_MAPS(SC_MAP_ENUM) SC_MAPID__MAX };
+#undef SC_MAP_ENUM
+
+/* The map names as strings, for paths ("/maps/" SC_MAP_STATE): each is its NAME in SC_MAPS. */
+#define SC_MAP_SOCKHASH	 "sc_sockhash"
+#define SC_MAP_FLOWS	 "sc_flows"
+#define SC_MAP_HANDOVER	 "sc_handover"
+#define SC_MAP_LISTENERS "sc_listeners"
+#define SC_MAP_SERVICES	 "sc_services"
+#define SC_MAP_LBTABLE	 "sc_lbtable"
+#define SC_MAP_ENDPOINTS "sc_endpoints"
+#define SC_MAP_PICKS	 "sc_picks"
+#define SC_MAP_PORTS	 "sc_ports"
+#define SC_MAP_CIDRS	 "sc_cidrs"
+#define SC_MAP_XSOCKS	 "sc_xsocks"
+#define SC_MAP_XPAIRS	 "sc_xpairs"
+#define SC_MAP_POLICY	 "sc_policy"
+#define SC_MAP_STATE	 "sc_state"
+#define SC_MAP_STATS	 "sc_stats"
+#define SC_MAP_ORIGDST	 "sc_origdst"
+#define SC_MAP_XHINTS	 "sc_xhints"
+#define SC_MAP_XSK	 "sc_xsk"
+#define SC_MAP_XSTATS	 "sc_xstats"
 
 #define SC_DEFAULT_UNANSWERED_LIMIT (1u << 20)
 

@@ -25,11 +25,14 @@
 #include <bpf/libbpf.h>
 
 #include "sidecap.skel.h"
+#include "cli.h"
 #include "interceptor.h"
 #include "iptables.h"
 #include "kernel_features.h"
+#include "links.h"
 #include "listeners.h"
 #include "log.h"
+#include "netns.h"
 #include "pod.h"
 
 static int failures;

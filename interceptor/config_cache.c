@@ -15,7 +15,7 @@
  * - the kept text has no alias, directive or document marker, its top level is a block mapping at
  *   column 0, and services is a block sequence of at least one item that ends at the start of a
  *   line (the next key's, or the end of the file); its items hold no block scalar and no quoted
- *   scalar over several lines (config.c checks all this on the document);
+ *   scalar over several lines (config_items.c checks all this on the document);
  * - no '\r', NEL, LS or PS anywhere, so that lines are what libyaml counts as lines, and only
  *   printable ASCII in the items, so that byte offsets and columns agree;
  * - the items start exactly at the lines that begin with COL spaces and "- ", and each item's
@@ -47,9 +47,6 @@
 #include "config_int.h"
 #include "htab.h"
 #include "sidecap.h"
-
-#define SC_CACHE_SERVICES  (SC_MAX_SERVICES / SC_POLICY_SLOTS)
-#define SC_CACHE_ENDPOINTS (SC_MAX_ENDPOINTS / SC_POLICY_SLOTS)
 
 /* A vip and port as a set key: family, address, port in one byte string. */
 #define SC_VIP_KEY 19
@@ -415,134 +412,229 @@ static int sc_cache_check_unique(struct sc_config_cache *c, size_t i, size_t j,
 }
 
 /*
- * Parse TEXT (LEN bytes) by splicing, into OUT; on success the cache holds TEXT (taken over).
- * -EAGAIN when the whole text must be parsed (st.last_why says why), -ENOMEM.
+ * One edit as the splice sees it: the window of items it touched. Items FIRST..LAST-1 of the
+ * kept config are replaced by the items of the new text's bytes [FROM, NEW_END), which were
+ * [FROM, OLD_END) in the kept text; everything before FROM is the same in both texts, and
+ * everything from OLD_END on in the kept text is the same as from NEW_END on in the new one.
  */
-static int sc_cache_splice(struct sc_config_cache *c, char *text, size_t len, struct sc_config *out)
-{
-	size_t n = c->cfg.n_services, i, j, p, q, fa, fb0, fb1, k, nn, endpoints, base;
-	struct sc_service_cfg *svcs = NULL, *merged = NULL;
-	size_t *offs = NULL, *lines = NULL, *starts = NULL;
-	long delta = (long)len - (long)c->len, dlines, found;
-	size_t n_new = 0, parsed = 0;
-	int err = -EAGAIN;
+struct sc_edit {
+	size_t first, last; /* the kept items replaced */
+	size_t from;	    /* first byte of item FIRST's line, in both texts */
+	size_t old_end;	    /* where the window ends in the kept text: item LAST's line, or the
+			     * end of the sequence */
+	size_t new_end;	    /* where it ends in the new text */
+	long byte_shift;    /* NEW_END - OLD_END: where the items after the window moved */
+	/* What parse found in the window: */
+	size_t n_lines;		     /* lines that look like the start of an item */
+	size_t *offs;		     /* of each such line, from FROM */
+	size_t *lines;		     /* the same as line numbers, from 0 at FROM */
+	struct sc_service_cfg *svcs; /* its items as they read now (lines counted in the file) */
+	size_t n;
+	size_t endpoints; /* in all services, once the window is spliced in */
+};
 
-	p = sc_common(c->text, text, len < c->len ? len : c->len, false);
-	q = sc_common(c->text + c->len, text + len, (len < c->len ? len : c->len) - p, true);
-	if (p == len && len == c->len) {
-		/* The same text: nothing to parse. */
-		goto out_share;
-	}
-	/* What changed: [p, c->len - q) of the kept text, [p, len - q) of the new one. */
-	if (p < c->starts[0] || c->len - q > c->starts[n]) {
+static void sc_edit_free(struct sc_edit *e)
+{
+	sc_services_free(e->svcs, e->n);
+	free(e->offs);
+	free(e->lines);
+	e->svcs = NULL;
+	e->offs = e->lines = NULL;
+	e->n = 0;
+}
+
+/*
+ * Locate the window of TEXT (LEN bytes) that differs from the kept text, in whole items: 0 with
+ * E filled, 1 when the texts are the same, or -EAGAIN (st.last_why says why).
+ */
+static int sc_edit_locate(struct sc_config_cache *c, const char *text, size_t len,
+			  struct sc_edit *e)
+{
+	size_t n = c->cfg.n_services, both = len < c->len ? len : c->len;
+	size_t same_head, same_tail;
+
+	same_head = sc_common(c->text, text, both, false);
+	same_tail = sc_common(c->text + c->len, text + len, both - same_head, true);
+	if (same_head == len && len == c->len)
+		return 1;
+	/* What differs: [same_head, c->len - same_tail) of the kept text, up to len - same_tail
+	 * of the new one. */
+	if (same_head < c->starts[0] || c->len - same_tail > c->starts[n]) {
 		c->st.last_why = "the edit is not inside the services items";
 		return -EAGAIN;
 	}
-	i = sc_search(c->starts, 0, n, p, true);
+	e->first = sc_search(c->starts, 0, n, same_head, true);
 	/* An edit at the "- " of an item may as well end the one before: read that one too. */
-	if (i > 0 && p < c->starts[i] + c->col + 2)
-		i--;
-	j = sc_search(c->starts, i, n + 1, c->len - q, false);
-	fa = c->starts[i];
-	fb0 = c->starts[j];
-	fb1 = fb0 + delta;
+	if (e->first > 0 && same_head < c->starts[e->first] + c->col + 2)
+		e->first--;
+	e->last = sc_search(c->starts, e->first, n + 1, c->len - same_tail, false);
+	e->from = c->starts[e->first];
+	e->old_end = c->starts[e->last];
+	e->byte_shift = (long)len - (long)c->len;
+	e->new_end = e->old_end + e->byte_shift;
 	/* Reading most of the file as items costs more than reading it whole. */
-	if (fb1 - fa > len / 2) {
+	if (e->new_end - e->from > len / 2) {
 		c->st.last_why = "most of the file changed";
 		return -EAGAIN;
 	}
-	if (fb1 < len && fb1 > 0 && text[fb1 - 1] != '\n') {
+	if (e->new_end < len && e->new_end > 0 && text[e->new_end - 1] != '\n') {
 		c->st.last_why = "the edit joins an item to the line after it";
 		return -EAGAIN;
 	}
+	return 0;
+}
 
-	found = sc_scan_items(text, fa, fb1, c->col, NULL, NULL, 0);
+/* Where the window's lines that look like items start: its text is checked on the way. */
+static int sc_edit_scan(struct sc_config_cache *c, const char *text, struct sc_edit *e)
+{
+	long found = sc_scan_items(text, e->from, e->new_end, c->col, NULL, NULL, 0);
+
 	if (found < 0) {
 		c->st.last_why =
 			"tabs, control or non-ASCII characters, or document markers in the "
 			"edited items";
 		return -EAGAIN;
 	}
-	offs = malloc((found + 1) * sizeof(*offs));
-	lines = malloc((found + 1) * sizeof(*lines));
-	if (!offs || !lines) {
-		err = -ENOMEM;
-		goto out_free;
+	e->n_lines = found;
+	e->offs = malloc((found + 1) * sizeof(*e->offs));
+	e->lines = malloc((found + 1) * sizeof(*e->lines));
+	if (!e->offs || !e->lines)
+		return -ENOMEM;
+	sc_scan_items(text, e->from, e->new_end, c->col, e->offs, e->lines, found);
+	return 0;
+}
+
+/* The new items start exactly at the lines that look like items; their lines become the file's. */
+static int sc_edit_item_lines(struct sc_config_cache *c, struct sc_edit *e)
+{
+	size_t k, base = c->cfg.services[e->first].line - 1;
+
+	if (e->n != e->n_lines)
+		goto out_not_alone;
+	for (k = 0; k < e->n; k++) {
+		if ((size_t)e->svcs[k].line != e->lines[k] + 1)
+			goto out_not_alone;
+		/* Lines of the items on their own count from the window's first. */
+		e->svcs[k].line += base;
 	}
-	sc_scan_items(text, fa, fb1, c->col, offs, lines, found);
-	err = sc_config_parse_items(c->name, text + fa, fb1 - fa, c->col, &svcs, &n_new);
+	return 0;
+
+out_not_alone:
+	c->st.last_why = "edited items that do not start with \"- \" on a line of their own";
+	return -EAGAIN;
+}
+
+/*
+ * Parse the window's items on their own and check what the whole parse would: that they read
+ * as items, and that the services after the splice stay within the policy limits with distinct
+ * names and vip:port pairs (the sets then hold the new items'). 0, -EAGAIN or -ENOMEM.
+ */
+static int sc_edit_parse(struct sc_config_cache *c, const char *text, struct sc_edit *e)
+{
+	size_t k, total;
+	int err;
+
+	err = sc_edit_scan(c, text, e);
+	if (err)
+		return err;
+	err = sc_config_parse_items(c->name, text + e->from, e->new_end - e->from, c->col, &e->svcs,
+				    &e->n);
 	if (err) {
 		c->st.last_why = "the edited items do not read as items on their own, or have a "
 				 "problem";
-		goto out_free;
+		return err;
 	}
-	err = -EAGAIN;
-	if (n_new != (size_t)found) {
-		c->st.last_why =
-			"edited items that do not start with \"- \" on a line of their own";
-		goto out_free;
-	}
-	base = c->cfg.services[i].line - 1;
-	endpoints = c->endpoints;
-	for (k = 0; k < n_new; k++) {
-		if ((size_t)svcs[k].line != lines[k] + 1) {
-			c->st.last_why = "edited items that do not start with \"- \" on a line of "
-					 "their own";
-			goto out_free;
-		}
-		svcs[k].line += base;
-		endpoints += svcs[k].n_endpoints;
-	}
-	for (k = i; k < j; k++)
-		endpoints -= c->cfg.services[k].n_endpoints;
-	nn = n - (j - i) + n_new;
-	if (!nn || nn > SC_CACHE_SERVICES || endpoints > SC_CACHE_ENDPOINTS) {
+	err = sc_edit_item_lines(c, e);
+	if (err)
+		return err;
+	e->endpoints = c->endpoints;
+	for (k = 0; k < e->n; k++)
+		e->endpoints += e->svcs[k].n_endpoints;
+	for (k = e->first; k < e->last; k++)
+		e->endpoints -= c->cfg.services[k].n_endpoints;
+	total = c->cfg.n_services - (e->last - e->first) + e->n;
+	if (!total || total > SC_SLOT_SERVICES || e->endpoints > SC_SLOT_ENDPOINTS) {
 		c->st.last_why = "no services left, or more than a policy holds";
-		goto out_free;
+		return -EAGAIN;
 	}
-	err = sc_cache_check_unique(c, i, j, svcs, n_new);
-	if (err) {
+	err = sc_cache_check_unique(c, e->first, e->last, e->svcs, e->n);
+	if (err)
 		c->st.last_why = "a name or vip:port given twice";
-		goto out_free;
-	}
+	return err;
+}
 
-	/* Nothing can fail from here on but memory. */
-	merged = malloc(nn * sizeof(*merged));
-	starts = malloc((nn + 1) * sizeof(*starts));
+/*
+ * Put the window's items in place of the old ones in the kept config, and shift the lines and
+ * starts of the items after it. The old items go (their memory with the last config that shares
+ * them), the new ones are the kept config's. 0 or -ENOMEM (nothing changed, the sets undone).
+ */
+static int sc_edit_merge(struct sc_config_cache *c, const char *text, struct sc_edit *e)
+{
+	size_t n = c->cfg.n_services, total = n - (e->last - e->first) + e->n, after, k;
+	struct sc_service_cfg *merged;
+	size_t *starts;
+	long line_shift;
+
+	merged = malloc(total * sizeof(*merged));
+	starts = malloc((total + 1) * sizeof(*starts));
 	if (!merged || !starts) {
-		sc_cache_unique_undo(c, i, j, svcs, n_new, true);
-		err = -ENOMEM;
-		goto out_free;
+		sc_cache_unique_undo(c, e->first, e->last, e->svcs, e->n, true);
+		free(merged);
+		free(starts);
+		return -ENOMEM;
 	}
-	dlines = (long)sc_count_lines(text, fa, fb1) - (long)sc_count_lines(c->text, fa, fb0);
-	memcpy(merged, c->cfg.services, i * sizeof(*merged));
-	memcpy(starts, c->starts, i * sizeof(*starts));
-	memcpy(merged + i, svcs, n_new * sizeof(*merged));
-	for (k = 0; k < n_new; k++)
-		starts[i + k] = fa + offs[k];
-	for (k = j; k < n; k++) {
-		merged[i + n_new + k - j] = c->cfg.services[k];
-		merged[i + n_new + k - j].line += dlines;
+	line_shift = (long)sc_count_lines(text, e->from, e->new_end) -
+		     (long)sc_count_lines(c->text, e->from, e->old_end);
+	after = e->first + e->n; /* where the kept items after the window go */
+	memcpy(merged, c->cfg.services, e->first * sizeof(*merged));
+	memcpy(starts, c->starts, e->first * sizeof(*starts));
+	memcpy(merged + e->first, e->svcs, e->n * sizeof(*merged));
+	for (k = 0; k < e->n; k++)
+		starts[e->first + k] = e->from + e->offs[k];
+	for (k = e->last; k < n; k++) {
+		merged[after + k - e->last] = c->cfg.services[k];
+		merged[after + k - e->last].line += line_shift;
 	}
-	for (k = j; k <= n; k++)
-		starts[i + n_new + k - j] = c->starts[k] + delta;
-	/* The old items go (their memory with the last config that shares them). */
-	for (k = i; k < j; k++)
+	for (k = e->last; k <= n; k++)
+		starts[after + k - e->last] = c->starts[k] + e->byte_shift;
+	for (k = e->first; k < e->last; k++)
 		sc_service_release(&c->cfg.services[k]);
-	parsed = n_new;
-	free(svcs);
-	svcs = NULL;
-	n_new = 0;
 	free(c->cfg.services);
 	free(c->starts);
 	c->cfg.services = merged;
-	c->cfg.n_services = nn;
+	c->cfg.n_services = total;
 	c->starts = starts;
-	c->endpoints = endpoints;
-	merged = NULL;
-	starts = NULL;
+	c->endpoints = e->endpoints;
+	/* The items are the kept config's now. */
+	free(e->svcs);
+	e->svcs = NULL;
+	e->n = 0;
+	return 0;
+}
 
-out_share:
+/*
+ * Parse TEXT (LEN bytes) by splicing, into OUT: locate the window the edit touched, parse its
+ * items on their own, merge them into the kept config. On success the cache holds TEXT (taken
+ * over). -EAGAIN when the whole text must be parsed (st.last_why says why), -ENOMEM.
+ */
+static int sc_cache_splice(struct sc_config_cache *c, char *text, size_t len, struct sc_config *out)
+{
+	struct sc_edit e = {0};
+	size_t parsed = 0;
+	int err;
+
+	err = sc_edit_locate(c, text, len, &e);
+	if (err < 0)
+		return err;
+	if (!err) {
+		err = sc_edit_parse(c, text, &e);
+		parsed = e.n;
+		if (!err)
+			err = sc_edit_merge(c, text, &e);
+		sc_edit_free(&e);
+		if (err)
+			return err;
+	}
 	free(c->text);
 	c->text = text;
 	c->len = len;
@@ -553,13 +645,6 @@ out_share:
 		c->text = NULL;
 		sc_cache_drop(c);
 	}
-
-out_free:
-	sc_services_free(svcs, n_new);
-	free(merged);
-	free(starts);
-	free(offs);
-	free(lines);
 	return err;
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* `run`, `cleanup` and `status`: the daemon's life cycle around one pod's pins. */
+/* `run`, `cleanup` and `status`: the daemon's life cycle around a pod's backend. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,16 +7,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <uv.h>
 
+#include "backend.h"
+#include "cli.h"
 #include "interceptor.h"
-#include "iptables.h"
 #include "log.h"
 #include "metrics.h"
-#include "pod.h"
+#include "pins.h"
 #include "report.h"
 #include "watch.h"
 
@@ -36,115 +35,20 @@ struct sc_daemon {
 	uv_signal_t sighup;
 	struct sc_watch *watch;
 	struct sc_metrics *metrics;
-	struct sc_pod pod;
+	struct sc_backend *backend; /* the config's mode: the pod's programs, or iptables rules */
 	struct sc_reloads reloads;
 	struct sc_config_cache *parse_cache;
 	const char *config_path;
 	bool keep;
 	bool ready;
 	int mode; /* --mode, or SC_MODE_FROM_FILE */
-	/* mode: iptables: the live config (owned), the pod's netns, the policies applied. */
-	struct sc_config *ipt_cfg;
-	int ipt_netns_fd;
-	unsigned int ipt_generation;
 };
 
-static bool sc_daemon_iptables(const struct sc_daemon *d)
-{
-	return d->ipt_cfg != NULL;
-}
-
-static const struct sc_config *sc_daemon_config(const struct sc_daemon *d)
-{
-	return sc_daemon_iptables(d) ? d->ipt_cfg : sc_pod_config(&d->pod);
-}
-
-static unsigned int sc_daemon_generation(const struct sc_daemon *d)
-{
-	return sc_daemon_iptables(d) ? d->ipt_generation : d->pod.generation;
-}
-
-/* mode: iptables: the backend, the pod's netns (never the host's), the first rules. */
-static int sc_iptables_open(struct sc_daemon *d, struct sc_config *cfg)
-{
-	char backend[32];
-	int err;
-
-	err = sc_iptables_backend("iptables", backend, sizeof(backend));
-	if (err) {
-		pr_warn("iptables -V: %s (mode: iptables needs the iptables package)\n",
-			strerror(-err));
-		return err;
-	}
-	pr_info("iptables backend: %s\n", backend);
-	err = sc_iptables_open_netns(cfg->netns, &d->ipt_netns_fd);
-	if (err)
-		return err;
-	err = sc_iptables_apply(cfg, d->ipt_netns_fd);
-	if (err) {
-		pr_warn("%s: installing the iptables rules in %s failed (%s)\n", d->config_path,
-			cfg->netns, strerror(-err));
-		close(d->ipt_netns_fd);
-		d->ipt_netns_fd = -1;
-		return err;
-	}
-	d->ipt_cfg = cfg;
-	d->ipt_generation = 1;
-	return 0;
-}
-
-/* Replace the rules with CFG's in one iptables-restore per family; on success D owns CFG. */
-static int sc_iptables_reapply(struct sc_daemon *d, struct sc_config *cfg)
-{
-	int err = sc_iptables_apply(cfg, d->ipt_netns_fd);
-
-	if (err)
-		return err;
-	sc_config_free(d->ipt_cfg);
-	free(d->ipt_cfg);
-	d->ipt_cfg = cfg;
-	d->ipt_generation++;
-	return 0;
-}
-
-/* Remove our rules (unless --keep) and let go of the netns. */
-static int sc_iptables_close(struct sc_daemon *d)
-{
-	int err = 0;
-
-	if (!d->keep) {
-		err = sc_iptables_remove(d->ipt_netns_fd);
-		if (err)
-			pr_warn("removing the iptables rules from %s: %s\n", d->ipt_cfg->netns,
-				strerror(-err));
-		else
-			pr_info("removed the iptables rules from %s\n", d->ipt_cfg->netns);
-	}
-	close(d->ipt_netns_fd);
-	sc_config_free(d->ipt_cfg);
-	free(d->ipt_cfg);
-	d->ipt_cfg = NULL;
-	return err;
-}
-
-int sc_check_privileges(void)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
-	static const int need[] = {CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN};
-	size_t i;
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (!(data[need[i] / 32].effective & (1u << (need[i] % 32)))) {
-			pr_warn("not permitted: loading and attaching BPF programs needs root, or "
-				"CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (run with sudo)\n");
-			return -EPERM;
-		}
-	}
-	return 0;
-}
+/* What `run` was told besides the config, the mode and --keep. */
+struct sc_run_opts {
+	struct sc_backend_opts backend;
+	const char *ready_file;
+};
 
 static double sc_unix_now(void)
 {
@@ -184,10 +88,10 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 {
 	struct sc_daemon *d = h->data;
 
-	pr_info("%s: stopping%s\n", strsignal(signum),
-		!d->keep		? ""
-		: sc_daemon_iptables(d) ? " (--keep: the iptables rules stay)"
-					: " (--keep: programs stay attached and pinned)");
+	if (d->keep)
+		pr_info("%s: stopping (--keep: %s)\n", strsignal(signum), d->backend->ops->kept);
+	else
+		pr_info("%s: stopping\n", strsignal(signum));
 	sc_daemon_stop(d);
 }
 
@@ -214,7 +118,8 @@ static bool sc_file_changed(const char *path, const struct stat *before)
  */
 static void sc_reload(struct sc_daemon *d, const char *why)
 {
-	const struct sc_config *cur = sc_daemon_config(d);
+	const struct sc_backend_ops *ops = d->backend->ops;
+	const struct sc_config *cur = ops->config(d->backend);
 	struct sc_config_cache_stats st;
 	double t0 = sc_mono_ms(), t_parse;
 	struct sc_config *cfg;
@@ -253,7 +158,7 @@ static void sc_reload(struct sc_daemon *d, const char *why)
 	    sc_str_differs(cfg->metrics.listen, cur->metrics.listen))
 		pr_warn("%s: metrics.listen takes effect when the daemon restarts\n",
 			d->config_path);
-	err = sc_daemon_iptables(d) ? sc_iptables_reapply(d, cfg) : sc_pod_apply(&d->pod, cfg);
+	err = ops->apply(d->backend, cfg);
 	if (err) {
 		pr_warn("%s: applying failed (%s)\n", d->config_path, strerror(-err));
 		goto out_reject;
@@ -262,7 +167,7 @@ static void sc_reload(struct sc_daemon *d, const char *why)
 	d->reloads.last_ok = sc_unix_now();
 	pr_info("%s (%s): policy generation %u applied in %.1f ms (parse %.1f ms, %s %zu of %zu "
 		"services%s%s)\n",
-		d->config_path, why, sc_daemon_generation(d), sc_mono_ms() - t0, t_parse,
+		d->config_path, why, ops->generation(d->backend), sc_mono_ms() - t0, t_parse,
 		st.last_spliced ? "spliced" : "whole:", st.last_items, cfg->n_services,
 		st.last_spliced ? "" : "; ", st.last_spliced ? "" : st.last_why);
 	return;
@@ -275,7 +180,7 @@ out_reject:
 	d->reloads.failed++;
 	d->reloads.last_failed = sc_unix_now();
 	pr_warn("%s: rejected; policy generation %u stays\n", d->config_path,
-		sc_daemon_generation(d));
+		ops->generation(d->backend));
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -291,14 +196,8 @@ static void on_config_change(struct sc_watch *w, void *ctx)
 static int sc_render_metrics(void *ctx, char **body, size_t *len)
 {
 	struct sc_daemon *d = ctx;
-	struct sc_report_src src = {
-		.pin_path = d->pod.pin_path,
-		.cfg = sc_pod_config(&d->pod),
-		.ids = &d->pod.ids,
-		.reloads = &d->reloads,
-	};
 
-	return sc_report_metrics(&src, body, len);
+	return d->backend->ops->metrics(d->backend, &d->reloads, body, len);
 }
 
 static bool sc_is_ready(void *ctx)
@@ -316,9 +215,10 @@ static int sc_write_pidfile(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
-int sc_cmd_run(int argc, char **argv)
+/* The options of `run`: 0, or the exit code of a usage error. */
+static int sc_run_args(int argc, char **argv, struct sc_daemon *d, struct sc_run_opts *opts)
 {
-	static const struct option opts[] = {
+	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"keep", no_argument, NULL, 'k'},
 		{"allow-root-cgroup", no_argument, NULL, 'R'},
@@ -327,31 +227,26 @@ int sc_cmd_run(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{0},
 	};
-	struct sc_pod_opts pod_opts = {0};
-	struct sc_config *cfg = NULL;
-	char pin_path[PATH_MAX];
-	const char *ready = NULL;
-	struct sc_daemon d = {.mode = SC_MODE_FROM_FILE, .ipt_netns_fd = -1};
-	int c, err;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "c:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:v", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			d.config_path = optarg;
+			d->config_path = optarg;
 			break;
 		case 'm':
-			d.mode = sc_parse_mode_arg("run", optarg);
-			if (d.mode < 0)
+			d->mode = sc_parse_mode_arg("run", optarg);
+			if (d->mode < 0)
 				return 2;
 			break;
 		case 'k':
-			d.keep = true;
+			d->keep = true;
 			break;
 		case 'R':
-			pod_opts.allow_root_cgroup = true;
+			opts->backend.allow_root_cgroup = true;
 			break;
 		case 'r':
-			ready = optarg;
+			opts->ready_file = optarg;
 			break;
 		case 'v':
 			sc_log_set_level(SC_LOG_DEBUG);
@@ -360,92 +255,95 @@ int sc_cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!d.config_path) {
+	if (!d->config_path) {
 		fprintf(stderr, "interceptor run: --config FILE is required\n");
 		return 2;
 	}
-	if (sc_check_privileges())
-		return 1;
-	d.parse_cache = sc_config_cache_new(SC_PARSE_SPLICE_MIN);
-	if (!d.parse_cache)
-		return 1;
-	uv_loop_init(&d.loop);
+	opts->backend.config_path = d->config_path;
+	return 0;
+}
+
+/*
+ * Watch the config, read it, put its policy in place with the backend of its mode, serve the
+ * metrics and take the signals. 0, or -errno with nothing left running or in place.
+ */
+static int sc_daemon_start(struct sc_daemon *d, const struct sc_run_opts *opts)
+{
+	const struct sc_config *live;
+	struct sc_config *cfg;
+	int err;
+
+	d->parse_cache = sc_config_cache_new(SC_PARSE_SPLICE_MIN);
+	if (!d->parse_cache)
+		return -ENOMEM;
+	uv_loop_init(&d->loop);
 	/* Watch before the first read, so that a change in between is not lost. */
-	err = sc_watch_start(&d.loop, d.config_path, SC_WATCH_DEBOUNCE_MS, on_config_change, &d,
-			     &d.watch);
+	err = sc_watch_start(&d->loop, d->config_path, SC_WATCH_DEBOUNCE_MS, on_config_change, d,
+			     &d->watch);
 	cfg = calloc(1, sizeof(*cfg));
-	if (err || !cfg || sc_load_config_cached(d.parse_cache, d.config_path, d.mode, cfg)) {
+	if (err || !cfg || sc_load_config_cached(d->parse_cache, d->config_path, d->mode, cfg)) {
 		err = err ? err : -EINVAL;
 		goto out_loop;
 	}
-	if (cfg->mode == SC_MODE_IPTABLES) {
-		err = sc_iptables_open(&d, cfg);
-		if (err)
-			goto out_loop;
-		cfg = NULL; /* the daemon's now */
-		pr_info("mode: iptables: rules installed in %s\n", d.ipt_cfg->netns);
-		if (d.ipt_cfg->metrics.enabled)
-			pr_warn("metrics: not served in mode: iptables (the counters are BPF "
-				"maps)\n");
-		goto out_signals;
-	}
-	err = sc_pod_open(&d.pod, cfg, &pod_opts);
+	err = sc_backend_of(cfg->mode)->open(cfg, &opts->backend, &d->backend);
 	if (err)
 		goto out_loop;
-	cfg = NULL; /* the pod's now */
-	snprintf(pin_path, sizeof(pin_path), "%s", d.pod.pin_path);
-	pr_info("attached to %s, pinned under %s (%s)\n", sc_pod_config(&d.pod)->cgroup, pin_path,
-		d.pod.adopted ? "adopted the pinned links" : "new links");
-
-	if (sc_pod_config(&d.pod)->metrics.enabled) {
-		err = sc_metrics_start(&d.loop, sc_pod_config(&d.pod)->metrics.listen,
-				       sc_render_metrics, sc_is_ready, &d, &d.metrics);
-		if (err)
-			/* Interception is up and stays up: only the metrics are missing. */
-			pr_warn("metrics: not served (interception goes on)\n");
-	}
-out_signals:
-	uv_signal_init(&d.loop, &d.sigterm);
-	uv_signal_init(&d.loop, &d.sigint);
-	uv_signal_init(&d.loop, &d.sighup);
-	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
-	uv_signal_start(&d.sigterm, on_stop_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_stop_signal, SIGINT);
-	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
-	d.ready = true;
-	if (ready && (err = sc_write_pidfile(ready)))
-		pr_warn("--ready-file %s: %s\n", ready, strerror(-err));
-	err = 0;
-	uv_run(&d.loop, UV_RUN_DEFAULT);
-
-	sc_config_cache_free(d.parse_cache);
-	if (sc_daemon_iptables(&d)) {
-		err = sc_iptables_close(&d);
-		uv_loop_close(&d.loop);
-		return err ? 1 : 0;
-	}
-	sc_pod_close(&d.pod);
-	if (!d.keep) {
-		err = sc_pins_remove(pin_path);
-		if (err)
-			pr_warn("removing %s: %s\n", pin_path, strerror(-err));
-		else
-			pr_info("detached and unpinned %s\n", pin_path);
-	}
-	uv_loop_close(&d.loop);
-	return err ? 1 : 0;
+	/* CFG is the backend's now; what is live is read from it. */
+	live = d->backend->ops->config(d->backend);
+	if (live->metrics.enabled && d->backend->ops->metrics &&
+	    sc_metrics_start(&d->loop, live->metrics.listen, sc_render_metrics, sc_is_ready, d,
+			     &d->metrics))
+		/* Interception is up and stays up: only the metrics are missing. */
+		pr_warn("metrics: not served (interception goes on)\n");
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+	d->ready = true;
+	if (opts->ready_file && (err = sc_write_pidfile(opts->ready_file)))
+		pr_warn("--ready-file %s: %s\n", opts->ready_file, strerror(-err));
+	return 0;
 
 out_loop:
 	if (cfg) {
 		sc_config_free(cfg);
 		free(cfg);
 	}
-	if (d.watch)
-		sc_watch_stop(d.watch);
+	if (d->watch)
+		sc_watch_stop(d->watch);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&d->loop);
+	sc_config_cache_free(d->parse_cache);
+	return err;
+}
+
+/* Once the loop has ended: the backend goes (taking its policy away unless --keep). */
+static int sc_daemon_finish(struct sc_daemon *d)
+{
+	int err;
+
+	sc_config_cache_free(d->parse_cache);
+	err = d->backend->ops->close(d->backend, d->keep);
+	uv_loop_close(&d->loop);
+	return err;
+}
+
+int sc_cmd_run(int argc, char **argv)
+{
+	struct sc_daemon d = {.mode = SC_MODE_FROM_FILE};
+	struct sc_run_opts opts = {0};
+	int err;
+
+	err = sc_run_args(argc, argv, &d, &opts);
+	if (err)
+		return err;
+	if (sc_check_privileges() || sc_daemon_start(&d, &opts))
+		return 1;
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	uv_loop_close(&d.loop);
-	sc_config_cache_free(d.parse_cache);
-	return 1;
+	return sc_daemon_finish(&d) ? 1 : 0;
 }
 
 /* `cleanup --stale [--pin-root DIR]`: the pins of pods whose cgroup is gone, under DIR. */
@@ -476,7 +374,7 @@ int sc_cmd_cleanup(int argc, char **argv)
 	};
 	struct sc_config cfg = {0};
 	const char *file = NULL, *root = SC_PIN_ROOT;
-	int c, err, fd, mode = SC_MODE_FROM_FILE;
+	int c, err, mode = SC_MODE_FROM_FILE;
 	bool stale = false;
 
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -506,24 +404,7 @@ int sc_cmd_cleanup(int argc, char **argv)
 	}
 	if (sc_check_privileges() || sc_load_config_mode(file, mode, &cfg))
 		return 1;
-	if (cfg.mode == SC_MODE_IPTABLES) {
-		err = sc_iptables_open_netns(cfg.netns, &fd);
-		if (!err) {
-			err = sc_iptables_remove(fd);
-			close(fd);
-		}
-		if (err)
-			pr_warn("cleanup: iptables rules in %s: %s\n", cfg.netns, strerror(-err));
-		else
-			printf("removed the iptables rules from %s\n", cfg.netns);
-		sc_config_free(&cfg);
-		return err ? 1 : 0;
-	}
-	err = sc_pins_remove(cfg.pin_path);
-	if (err)
-		pr_warn("cleanup %s: %s\n", cfg.pin_path, strerror(-err));
-	else
-		printf("removed %s\n", cfg.pin_path);
+	err = sc_backend_of(cfg.mode)->cleanup(&cfg);
 	sc_config_free(&cfg);
 	return err ? 1 : 0;
 }

@@ -14,8 +14,9 @@
 
 #include "sidecap.h"
 
-/* Endpoints per service: a table entry is a u16 endpoint index. */
-#define SC_LB_MAX_ENDPOINTS 256
+/* Endpoints per service (a table entry is a u16 endpoint index): what a service may list. */
+#define SC_LB_MAX_ENDPOINTS SC_SVC_MAX_ENDPOINTS
+_Static_assert(SC_LB_MAX_ENDPOINTS <= 65536, "endpoint indices fit in a table entry");
 
 /* Cap on M for random and round_robin: larger weight sums are scaled down to fit. */
 #define SC_LB_MAX_WRR_SIZE 65536

@@ -21,6 +21,7 @@
 
 #include <sys/socket.h>
 
+#include "cli.h"
 #include "config.h"
 #include "interceptor.h"
 #include "iptables.h"
@@ -45,45 +46,6 @@ static void usage(FILE *out)
 		     "       interceptor cleanup --stale [--pin-root DIR]\n"
 		     "       interceptor status --config FILE [--json]\n"
 		     "       interceptor iptables-rules --config FILE [--family 4|6]\n");
-}
-
-/* Load and validate FILE, printing every problem. 0 or -errno. */
-int sc_load_config(const char *file, struct sc_config *cfg)
-{
-	return sc_load_config_mode(file, SC_MODE_FROM_FILE, cfg);
-}
-
-int sc_load_config_mode(const char *file, int mode, struct sc_config *cfg)
-{
-	struct sc_diags diags = {0};
-	int err = sc_config_load_mode(file, mode, cfg, &diags);
-
-	if (err)
-		sc_diags_print(&diags, stderr);
-	sc_diags_free(&diags);
-	return err;
-}
-
-int sc_load_config_cached(struct sc_config_cache *cache, const char *file, int mode,
-			  struct sc_config *cfg)
-{
-	struct sc_diags diags = {0};
-	int err = sc_config_load_cached(cache, file, mode, cfg, &diags);
-
-	if (err)
-		sc_diags_print(&diags, stderr);
-	sc_diags_free(&diags);
-	return err;
-}
-
-int sc_parse_mode_arg(const char *cmd, const char *arg)
-{
-	if (!strcmp(arg, "ebpf"))
-		return SC_MODE_EBPF;
-	if (!strcmp(arg, "iptables"))
-		return SC_MODE_IPTABLES;
-	fprintf(stderr, "interceptor %s: --mode %s: use ebpf or iptables\n", cmd, arg);
-	return -1;
 }
 
 /*

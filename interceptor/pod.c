@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,40 +15,13 @@
 #include <bpf/libbpf.h>
 
 #include "sidecap.skel.h"
-#include "sidecap.h"
-#include "kernel_features.h"
+#include "abi.h"
+#include "links.h"
 #include "listeners.h"
+#include "netns.h"
 #include "log.h"
 #include "pod.h"
 #include "policy.h"
-
-const char *const sc_link_names[SC_LINK__MAX] = {
-	[SC_LINK_CONNECT4] = "connect4",	 [SC_LINK_CONNECT6] = "connect6",
-	[SC_LINK_GETPEERNAME4] = "getpeername4", [SC_LINK_GETPEERNAME6] = "getpeername6",
-	[SC_LINK_SOCKOPS] = "sockops",		 [SC_LINK_SK_LOOKUP] = "sk_lookup",
-	[SC_LINK_GETSOCKOPT] = "getsockopt",	 [SC_LINK_SK_MSG] = "sk_msg",
-};
-
-int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name)
-{
-	int n = snprintf(buf, len, "%s/maps/%s", pin_path, name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name)
-{
-	int n = snprintf(buf, len, "%s/links/%s", pin_path, name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-int sc_pin_prog_path(char *buf, size_t len, const char *pin_path, const char *name)
-{
-	int n = snprintf(buf, len, "%s/progs/%s", pin_path, name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
 
 const char *sc_cgroup2_mount(void)
 {
@@ -104,26 +76,6 @@ static int sc_open_cgroup(const char *path, bool allow_root)
 	return fd;
 }
 
-static int sc_mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /*
  * PIN_PATH must be on a bpffs. /sys/fs/bpf is not mounted at boot on every distribution: mount
  * it when the pin path is below it; anywhere else, say how.
@@ -164,159 +116,15 @@ static int sc_ensure_bpffs(const char *pin_path)
 	return -ENOTSUP;
 }
 
-/* The program of link L at the level this kernel allows (bpf/lib/common.h). */
-struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l, bool full)
-{
-	switch (l) {
-	case SC_LINK_CONNECT4:
-		return full ? skel->progs.sc_connect4 : skel->progs.sc_connect4_510;
-	case SC_LINK_CONNECT6:
-		return full ? skel->progs.sc_connect6 : skel->progs.sc_connect6_510;
-	case SC_LINK_GETPEERNAME4:
-		return skel->progs.sc_getpeername4;
-	case SC_LINK_GETPEERNAME6:
-		return skel->progs.sc_getpeername6;
-	case SC_LINK_SOCKOPS:
-		return full ? skel->progs.sc_sockops : skel->progs.sc_sockops_510;
-	case SC_LINK_GETSOCKOPT:
-		return skel->progs.sc_getsockopt;
-	case SC_LINK_SK_LOOKUP:
-		return skel->progs.sc_sk_lookup;
-	default:
-		return full ? skel->progs.sc_sk_msg : skel->progs.sc_sk_msg_510;
-	}
-}
-
-/*
- * Load only the programs of this kernel's level, so that an older verifier never sees the others:
- * each full-level program refers to what that verifier refuses. The node's sk_msg program exists
- * at the full level only (no pairing without the netns cookie).
- */
-void sc_set_level(struct sidecap_bpf *skel, bool full)
-{
-	struct bpf_program *full_only[] = {
-		skel->progs.sc_connect4, skel->progs.sc_connect6,    skel->progs.sc_sockops,
-		skel->progs.sc_sk_msg,	 skel->progs.sc_sk_msg_node,
-	};
-	struct bpf_program *v510[] = {
-		skel->progs.sc_connect4_510,
-		skel->progs.sc_connect6_510,
-		skel->progs.sc_sockops_510,
-		skel->progs.sc_sk_msg_510,
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(full_only) / sizeof(full_only[0]); i++)
-		bpf_program__set_autoload(full_only[i], full);
-	for (i = 0; i < sizeof(v510) / sizeof(v510[0]); i++)
-		bpf_program__set_autoload(v510[i], !full);
-}
-
-/*
- * Attach PROG_FD as the sk_msg verdict of the sockhash MAP_FD, kept under DIR (a pod's pin path,
- * or the node directory) so that it outlives the daemon: through a bpf_link pinned at
- * links/sk_msg where the kernel has sockmap links (6.10), else with bpf_prog_attach and the program
- * pinned at progs/sk_msg, which is what cleanup detaches. What is pinned already is adopted: the
- * link is updated, or the new program attached over the old one (a sockhash has one verdict
- * program: attaching replaces it) and pinned in its place. Sockets already in the sockhash keep the
- * program they were inserted with. Returns the link's fd (-1 without a link), or -errno; *ADOPTED
- * tells whether something was pinned.
- */
-static int sc_attach_msg(const char *dir, int prog_fd, int map_fd, bool have_link, bool *adopted)
-{
-	char lpath[PATH_MAX], ppath[PATH_MAX];
-	int fd, err;
-
-	*adopted = false;
-	if (sc_pin_link_path(lpath, sizeof(lpath), dir, "sk_msg") ||
-	    sc_pin_prog_path(ppath, sizeof(ppath), dir, "sk_msg"))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(lpath);
-	if (fd >= 0) {
-		*adopted = true;
-		if (bpf_link_update(fd, prog_fd, NULL)) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		return fd;
-	}
-	if (have_link) {
-		fd = bpf_link_create(prog_fd, map_fd, BPF_SK_MSG_VERDICT, NULL);
-		if (fd < 0)
-			return -errno;
-		if (bpf_obj_pin(fd, lpath)) {
-			err = -errno;
-			bpf_link_detach(fd);
-			close(fd);
-			return err;
-		}
-		return fd;
-	}
-	if (bpf_prog_attach(prog_fd, map_fd, BPF_SK_MSG_VERDICT, 0))
-		return -errno;
-	*adopted = !access(ppath, F_OK);
-	if ((*adopted && unlink(ppath)) || bpf_obj_pin(prog_fd, ppath)) {
-		err = -errno;
-		bpf_prog_detach2(prog_fd, map_fd, BPF_SK_MSG_VERDICT);
-		return err;
-	}
-	return -1;
-}
-
-/* Undo sc_attach_msg for DIR, whose sockhash is pinned as maps/MAP_NAME. */
-static int sc_detach_msg(const char *dir, const char *map_name)
-{
-	char ppath[PATH_MAX], mpath[PATH_MAX];
-	int prog, map, err = 0;
-
-	if (sc_pin_prog_path(ppath, sizeof(ppath), dir, "sk_msg") ||
-	    sc_pin_map_path(mpath, sizeof(mpath), dir, map_name))
-		return -ENAMETOOLONG;
-	prog = bpf_obj_get(ppath);
-	if (prog < 0) {
-		err = errno == ENOENT ? 0 : -errno;
-		snprintf(ppath, sizeof(ppath), "%s/progs", dir);
-		rmdir(ppath);
-		return err;
-	}
-	map = bpf_obj_get(mpath);
-	/* A daemon still holding the sockhash must not keep the program attached. */
-	if (map >= 0 && bpf_prog_detach2(prog, map, BPF_SK_MSG_VERDICT) && errno != ENOENT)
-		err = -errno;
-	if (map >= 0)
-		close(map);
-	close(prog);
-	if (unlink(ppath) && errno != ENOENT && !err)
-		err = -errno;
-	snprintf(ppath, sizeof(ppath), "%s/progs", dir);
-	rmdir(ppath);
-	return err;
-}
-
-int sc_node_path(char *buf, size_t len, const char *pin_path)
-{
-	size_t n = strlen(pin_path);
-	int w;
-
-	while (n > 1 && pin_path[n - 1] == '/')
-		n--;
-	while (n > 0 && pin_path[n - 1] != '/')
-		n--;
-	while (n > 1 && pin_path[n - 1] == '/')
-		n--;
-	if (n == 0)
-		return -EINVAL;
-	w = snprintf(buf, len, "%.*s/%s", (int)(n == 1 ? 0 : n), pin_path, SC_NODE_DIR);
-	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
-}
-
 /* The node-wide maps (shared with the node's other pods) as opposed to the pod's own. */
 static bool sc_map_is_node(const char *name)
 {
-	return !strcmp(name, SC_MAP_XSOCKS) || !strcmp(name, SC_MAP_XPAIRS) ||
-	       !strcmp(name, SC_MAP_XSK) || !strcmp(name, SC_MAP_XSTATS) ||
-	       !strcmp(name, SC_MAP_XHINTS);
+	size_t i;
+
+	for (i = 0; i < SC_MAPID__MAX; i++)
+		if (!strcmp(name, sc_maps[i].name))
+			return sc_maps[i].node;
+	return false;
 }
 
 static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
@@ -343,178 +151,6 @@ static int sc_set_pin_paths(struct sidecap_bpf *skel, const char *pin_path)
 	return 0;
 }
 
-/*
- * The node's sk_msg program on the node sockhash: one link per node, pinned with the node maps.
- * Each pod attaches its own copy of the same program: the first creates the link, the next
- * ones swap their copy in, so the link outlives any one pod's daemon.
- */
-static int sc_node_link(struct sc_pod *pod, const char *node)
-{
-	int prog_fd = bpf_program__fd(pod->skel->progs.sc_sk_msg_node);
-	int map_fd = bpf_map__fd(pod->skel->maps.sc_xsocks);
-	bool adopted;
-	int fd;
-
-	/* No pairing without the netns cookie: nothing to carry on the node's sockhash. */
-	if (!sc_features_full(&pod->feat))
-		return 0;
-	fd = sc_attach_msg(node, prog_fd, map_fd, pod->feat.sockmap_link, &adopted);
-	if (fd < -1) {
-		pr_warn("%s: %s the node sk_msg program: %s (run `interceptor cleanup` for every "
-			"pod "
-			"of the node)\n",
-			node, adopted ? "replacing" : "attaching", strerror(-fd));
-		return fd;
-	}
-	pod->node_link_fd = fd;
-	return 0;
-}
-
-/* Create <node>/maps and <node>/links, then lock <node> against other pods' daemons setting up
- * or removing the node objects at the same time. Returns the locked directory's fd. */
-static int sc_node_lock(const char *node, bool create)
-{
-	char path[PATH_MAX];
-	int err = 0, fd;
-
-	if (create) {
-		err = sc_mkdir_p(node, 0700);
-		if (!err && sc_pin_map_path(path, sizeof(path), node, "") == 0)
-			err = sc_mkdir_p(path, 0700);
-		if (!err && sc_pin_link_path(path, sizeof(path), node, "") == 0)
-			err = sc_mkdir_p(path, 0700);
-		if (!err && sc_pin_prog_path(path, sizeof(path), node, "") == 0)
-			err = sc_mkdir_p(path, 0700);
-		if (err) {
-			pr_warn("%s: creating it failed: %s\n", node, strerror(-err));
-			return err;
-		}
-	}
-	fd = open(node, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static int sc_cgroup_id(int cgroup_fd, __u64 *id)
-{
-	struct stat st;
-
-	if (fstat(cgroup_fd, &st))
-		return -errno;
-	*id = st.st_ino;
-	return 0;
-}
-
-/*
- * A link pinned by an earlier run: swap in the new program atomically (interception never
- * pauses). The link must belong to the same cgroup, or the pins are another pod's.
- */
-static int sc_adopt_link(struct sc_pod *pod, enum sc_link l, const char *path, int prog_fd)
-{
-	struct bpf_link_info info;
-	__u32 len = sizeof(info);
-	__u64 cgid = 0;
-	int fd, err;
-
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	memset(&info, 0, sizeof(info));
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	if (err) {
-		err = -errno;
-		goto out_close;
-	}
-	if (info.type == BPF_LINK_TYPE_CGROUP && !sc_cgroup_id(pod->cgroup_fd, &cgid) &&
-	    info.cgroup.cgroup_id != cgid) {
-		pr_warn("%s: attached to cgroup id %llu, not to this config's cgroup (id %llu); "
-			"run `interceptor cleanup` for the old pin path first\n",
-			path, (unsigned long long)info.cgroup.cgroup_id, (unsigned long long)cgid);
-		err = -EEXIST;
-		goto out_close;
-	}
-	if (info.type == BPF_LINK_TYPE_NETNS && pod->netns_fd >= 0) {
-		struct stat st;
-
-		if (!fstat(pod->netns_fd, &st) && st.st_ino != info.netns.netns_ino) {
-			pr_warn("%s: linked into another network namespace (inode %u, not %lu); "
-				"run `interceptor cleanup` for the old pin path first\n",
-				path, info.netns.netns_ino, (unsigned long)st.st_ino);
-			err = -EEXIST;
-			goto out_close;
-		}
-	}
-	if (bpf_link_update(fd, prog_fd, NULL)) {
-		err = -errno;
-		pr_warn("%s: replacing the program failed: %s\n", path, strerror(-err));
-		goto out_close;
-	}
-	pod->link_fd[l] = fd;
-	pod->adopted++;
-	return 0;
-out_close:
-	close(fd);
-	return err;
-}
-
-enum bpf_attach_type sc_link_attach_type(enum sc_link l)
-{
-	switch (l) {
-	case SC_LINK_CONNECT4:
-		return BPF_CGROUP_INET4_CONNECT;
-	case SC_LINK_CONNECT6:
-		return BPF_CGROUP_INET6_CONNECT;
-	case SC_LINK_GETPEERNAME4:
-		return BPF_CGROUP_INET4_GETPEERNAME;
-	case SC_LINK_GETPEERNAME6:
-		return BPF_CGROUP_INET6_GETPEERNAME;
-	case SC_LINK_SOCKOPS:
-		return BPF_CGROUP_SOCK_OPS;
-	case SC_LINK_GETSOCKOPT:
-		return BPF_CGROUP_GETSOCKOPT;
-	case SC_LINK_SK_LOOKUP:
-		return BPF_SK_LOOKUP;
-	default:
-		return BPF_SK_MSG_VERDICT;
-	}
-}
-
-static int sc_new_link(struct sc_pod *pod, enum sc_link l, const char *path, int prog_fd)
-{
-	enum bpf_attach_type type = sc_link_attach_type(l);
-	int target, fd;
-
-	if (l == SC_LINK_SK_MSG)
-		target = bpf_map__fd(pod->skel->maps.sc_sockhash);
-	else if (l == SC_LINK_SK_LOOKUP)
-		target = pod->netns_fd;
-	else
-		target = pod->cgroup_fd;
-	fd = bpf_link_create(prog_fd, target, type, NULL);
-	if (fd < 0) {
-		int err = -errno;
-
-		pr_warn("attaching %s: %s%s\n", sc_link_names[l], strerror(-err),
-			l == SC_LINK_SK_MSG ? " (sockmap links need Linux 6.10 or later)" : "");
-		return err;
-	}
-	if (bpf_obj_pin(fd, path)) {
-		int err = -errno;
-
-		pr_warn("pinning %s at %s: %s\n", sc_link_names[l], path, strerror(-err));
-		close(fd);
-		return err;
-	}
-	pod->link_fd[l] = fd;
-	return 0;
-}
-
 static void sc_print_load_hint(int err)
 {
 	if (err == -EPERM)
@@ -527,66 +163,6 @@ static void sc_print_load_hint(int err)
 	else
 		pr_warn("loading the BPF programs failed: %s (see `interceptor check`)\n",
 			strerror(-err));
-}
-
-static int sc_unpin_link(const char *pin_path, enum sc_link l)
-{
-	char path[PATH_MAX];
-	int fd, err = 0;
-
-	if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[l]))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	/* Detach explicitly: a daemon still holding the link must not keep it attached. */
-	if (bpf_link_detach(fd) && errno != EINVAL)
-		err = -errno;
-	close(fd);
-	if (unlink(path) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
-}
-
-/* Link L's pin, or for sk_msg on a kernel without sockmap links its pinned program. */
-static int sc_unpin(const char *pin_path, enum sc_link l)
-{
-	int err = sc_unpin_link(pin_path, l), e;
-
-	if (l != SC_LINK_SK_MSG)
-		return err;
-	e = sc_detach_msg(pin_path, SC_MAP_SOCKHASH);
-	return err ? err : e;
-}
-
-/*
- * Whether FD is the host's (initial) network namespace. Its inode number is no help: a fixed
- * 0xEFFFFFF9 on recent kernels, the first number handed out (4026531840) on 6.12 and older. Nor is
- * /proc/1, which is another pid namespace's init in a container. What every kernel does alike: the
- * global part of net.core (netdev_max_backlog among it) is registered in the initial namespace
- * only, while somaxconn is in every namespace, and /proc/sys/net shows the namespace of the thread
- * that reads it. 1: the host's, 0: another, -errno: cannot tell (treated as the host's).
- */
-int sc_netns_is_host(int fd)
-{
-	int self, ret, err = 0;
-
-	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return -errno;
-	if (setns(fd, CLONE_NEWNET)) {
-		err = -errno;
-		close(self);
-		return err;
-	}
-	if (access("/proc/sys/net/core/somaxconn", F_OK))
-		ret = -ENOENT; /* no /proc/sys to ask */
-	else
-		ret = !access("/proc/sys/net/core/netdev_max_backlog", F_OK);
-	if (setns(self, CLONE_NEWNET))
-		err = -errno;
-	close(self);
-	return err ? err : ret;
 }
 
 /*
@@ -607,8 +183,7 @@ static int sc_open_netns(const struct sc_config *cfg)
 	}
 	host = sc_netns_is_host(fd);
 	if (host < 0)
-		pr_warn("netns %s: cannot tell whether it is the host's (%s): taken as the "
-			"host's\n",
+		pr_warn("netns %s: cannot tell whether it is the host's (%s): taken as the host's\n",
 			path, strerror(-host));
 	if (host) {
 		close(fd);
@@ -695,10 +270,98 @@ static int sc_pod_scan_listeners(struct sc_pod *pod)
 	return err < 0 ? err : 0;
 }
 
+/*
+ * The pod's pin directories on a bpffs (root-only: whoever can open a pinned map can rewrite the
+ * pod's policy), and the node directory beside them, locked: returns the lock's fd (NODE holds
+ * the node directory), or -errno.
+ */
+static int sc_pod_dirs(struct sc_pod *pod, char *node, size_t len)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	int err;
+
+	err = sc_ensure_bpffs(pod->pin_path);
+	if (err)
+		return err;
+	err = sc_mkdir_p(pod->pin_path, 0700);
+	if (!err && sc_pin_map_path(path, sizeof(path), pod->pin_path, "") == 0)
+		err = sc_mkdir_p(path, 0700);
+	if (!err && sc_pin_link_path(path, sizeof(path), pod->pin_path, "") == 0)
+		err = sc_mkdir_p(path, 0700);
+	if (err) {
+		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
+		return err;
+	}
+	err = sc_node_path(node, len, pod->pin_path);
+	if (err)
+		return err;
+	/* A pod deleted while its interceptor was down left its pins beside ours. */
+	snprintf(parent, sizeof(parent), "%.*s", (int)(strlen(node) - strlen(SC_NODE_DIR) - 1),
+		 node);
+	sc_pins_remove_stale(parent[0] ? parent : "/");
+	return sc_node_lock(node, true);
+}
+
+/* Load the programs, reusing the maps pinned by an earlier run of this version. */
+static int sc_pod_load(struct sc_pod *pod)
+{
+	int err;
+
+	err = sc_check_abi(pod->pin_path);
+	if (err)
+		return err;
+	pod->skel = sidecap_bpf__open();
+	if (!pod->skel) {
+		err = -errno;
+		pr_warn("opening the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	err = sc_set_pin_paths(pod->skel, pod->pin_path);
+	if (err)
+		return err;
+	sc_set_level(pod->skel, pod->full);
+	err = sidecap_bpf__load(pod->skel);
+	if (err)
+		sc_print_load_hint(err);
+	return err;
+}
+
+/*
+ * Attach each program, adopting the links an earlier run pinned, then the node's sk_msg link,
+ * then register the proxy's listeners. On error what this call attached is detached again.
+ */
+static int sc_pod_attach(struct sc_pod *pod, const char *node)
+{
+	bool created[SC_LINK__MAX] = {};
+	int err = 0, l;
+
+	for (l = 0; !err && l < SC_LINK__MAX; l++) {
+		if (!sc_link_wanted(pod, l))
+			/* Inbound steering was on in an earlier run: take it away. */
+			err = sc_unpin_link(pod->pin_path, l);
+		else
+			err = sc_link_attach(pod, l, &created[l]);
+	}
+	if (!err)
+		err = sc_node_link(pod, node);
+	if (!err) {
+		err = sc_pod_scan_listeners(pod);
+		if (err)
+			pr_warn("inbound steering cannot find the proxy's listener: not "
+				"starting\n");
+	}
+	if (!err)
+		return 0;
+	/* Undo only what this call attached; adopted links keep the programs they had. */
+	for (l = 0; l < SC_LINK__MAX; l++)
+		if (created[l])
+			sc_link_undo(pod, l);
+	return err;
+}
+
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
-	char path[PATH_MAX], node[PATH_MAX];
-	bool created[SC_LINK__MAX] = {};
+	char node[PATH_MAX];
 	int err, l, node_fd = -1;
 
 	memset(pod, 0, sizeof(*pod));
@@ -720,118 +383,21 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	if (err < -1)
 		goto out_close;
 	pod->netns_fd = err;
-
-	err = sc_ensure_bpffs(pod->pin_path);
+	err = node_fd = sc_pod_dirs(pod, node, sizeof(node));
+	if (err < 0)
+		goto out_close;
+	err = sc_pod_load(pod);
 	if (err)
 		goto out_close;
-	/* Pins are root-only: whoever can open a pinned map can rewrite the pod's policy. */
-	err = sc_mkdir_p(pod->pin_path, 0700);
-	if (!err && sc_pin_map_path(path, sizeof(path), pod->pin_path, "") == 0)
-		err = sc_mkdir_p(path, 0700);
-	if (!err && sc_pin_link_path(path, sizeof(path), pod->pin_path, "") == 0)
-		err = sc_mkdir_p(path, 0700);
-	if (!err && !pod->feat.sockmap_link &&
-	    sc_pin_prog_path(path, sizeof(path), pod->pin_path, "") == 0)
-		err = sc_mkdir_p(path, 0700);
-	if (err) {
-		pr_warn("pinPath %s: creating it failed: %s\n", pod->pin_path, strerror(-err));
-		goto out_close;
-	}
-
-	err = sc_node_path(node, sizeof(node), pod->pin_path);
-	if (!err) {
-		/* A pod deleted while its interceptor was down left its pins beside ours. */
-		char parent[PATH_MAX];
-
-		snprintf(parent, sizeof(parent), "%.*s",
-			 (int)(strlen(node) - strlen(SC_NODE_DIR) - 1), node);
-		sc_pins_remove_stale(parent[0] ? parent : "/");
-		err = sc_node_lock(node, true);
-		node_fd = err;
-		err = err < 0 ? err : 0;
-	}
-	if (err)
-		goto out_close;
-
-	err = sc_check_abi(pod->pin_path);
-	if (err)
-		goto out_close;
-	pod->skel = sidecap_bpf__open();
-	if (!pod->skel) {
-		err = -errno;
-		pr_warn("opening the BPF object: %s\n", strerror(-err));
-		goto out_close;
-	}
-	err = sc_set_pin_paths(pod->skel, pod->pin_path);
-	if (err)
-		goto out_close;
-	sc_set_level(pod->skel, pod->full);
-	err = sidecap_bpf__load(pod->skel);
-	if (err) {
-		sc_print_load_hint(err);
-		goto out_close;
-	}
-
 	/* Policy before programs: a connect on a fresh pod must find a policy. */
 	err = sc_pod_apply(pod, cfg);
-	if (err)
-		goto out_close;
-
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		int prog_fd = bpf_program__fd(sc_link_prog(pod->skel, l, pod->full));
-
-		err = sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l]);
-		if (err)
-			goto out_unlink;
-		if (!sc_link_wanted(pod, l)) {
-			/* Inbound steering was on in an earlier run: take it away. */
-			err = sc_unpin_link(pod->pin_path, l);
-		} else if (l == SC_LINK_SK_MSG) {
-			bool adopted;
-
-			err = sc_attach_msg(pod->pin_path, prog_fd,
-					    bpf_map__fd(pod->skel->maps.sc_sockhash),
-					    pod->feat.sockmap_link, &adopted);
-			if (err < -1) {
-				pr_warn("attaching sk_msg: %s\n", strerror(-err));
-				goto out_unlink;
-			}
-			pod->link_fd[l] = err;
-			pod->adopted += adopted;
-			created[l] = !adopted;
-			err = 0;
-		} else if (access(path, F_OK) == 0) {
-			err = sc_adopt_link(pod, l, path, prog_fd);
-		} else {
-			err = sc_new_link(pod, l, path, prog_fd);
-			created[l] = !err;
-		}
-		if (err)
-			goto out_unlink;
+	if (!err)
+		err = sc_pod_attach(pod, node);
+	if (!err) {
+		close(node_fd);
+		return 0;
 	}
-	err = sc_node_link(pod, node);
-	if (err)
-		goto out_unlink;
-	err = sc_pod_scan_listeners(pod);
-	if (err) {
-		pr_warn("inbound steering cannot find the proxy's listener: not starting\n");
-		goto out_unlink;
-	}
-	close(node_fd);
-	return 0;
 
-out_unlink:
-	/* Undo only what this call attached; adopted links keep the programs they had. */
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		if (!created[l])
-			continue;
-		if (pod->link_fd[l] < 0) /* sk_msg attached without a link */
-			sc_detach_msg(pod->pin_path, SC_MAP_SOCKHASH);
-		else if (!sc_pin_link_path(path, sizeof(path), pod->pin_path, sc_link_names[l])) {
-			bpf_link_detach(pod->link_fd[l]);
-			unlink(path);
-		}
-	}
 out_close:
 	/* CFG went to slot_cfg only if the policy was applied: give it back. */
 	for (l = 0; l < SC_POLICY_SLOTS; l++)
@@ -1047,234 +613,4 @@ void sc_pod_close(struct sc_pod *pod)
 	}
 	memset(pod->slot_cfg, 0, sizeof(pod->slot_cfg));
 	sc_svc_ids_free(&pod->ids);
-}
-
-/* Unlink every entry of DIR, then DIR itself. */
-static int sc_rm_pins(const char *dirpath)
-{
-	struct dirent *de;
-	int err = 0;
-	DIR *dir = opendir(dirpath);
-
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (unlinkat(dirfd(dir), de->d_name, 0) && !err)
-			err = -errno;
-	}
-	closedir(dir);
-	if (rmdir(dirpath) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
-}
-
-/* Whether PARENT holds another pod's pins (a directory with a maps/ directory in it). */
-static bool sc_node_in_use(const char *parent)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	bool used = false;
-	DIR *dir = opendir(parent);
-
-	if (!dir)
-		return false;
-	while (!used && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' ||
-		    !strncmp(de->d_name, SC_NODE_PREFIX, strlen(SC_NODE_PREFIX)))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) <
-			    (int)sizeof(path) &&
-		    !stat(path, &st) && S_ISDIR(st.st_mode))
-			used = true;
-	}
-	closedir(dir);
-	return used;
-}
-
-/*
- * The node objects go with the last pod of the node: once no other pod's pins are left beside
- * PIN_PATH. Open connections between pods keep their path until they close, as in
- * sc_pins_remove().
- */
-static int sc_node_remove(const char *pin_path)
-{
-	char node[PATH_MAX], parent[PATH_MAX], path[PATH_MAX];
-	int err, fd;
-
-	if (sc_node_path(node, sizeof(node), pin_path))
-		return 0;
-	snprintf(parent, sizeof(parent), "%.*s", (int)(strlen(node) - strlen(SC_NODE_DIR) - 1),
-		 node);
-	if (!parent[0])
-		strcpy(parent, "/");
-	fd = sc_node_lock(node, false);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	if (sc_node_in_use(parent)) {
-		close(fd);
-		return 0;
-	}
-	err = sc_detach_msg(node, SC_MAP_XSOCKS);
-	if (!sc_pin_link_path(path, sizeof(path), node, "sk_msg")) {
-		int link = bpf_obj_get(path);
-
-		if (link >= 0) {
-			bpf_link_detach(link);
-			close(link);
-		}
-	}
-	if (!sc_pin_link_path(path, sizeof(path), node, ""))
-		err = sc_rm_pins(path);
-	if (!sc_pin_map_path(path, sizeof(path), node, "")) {
-		int e = sc_rm_pins(path);
-
-		if (e && !err)
-			err = e;
-	}
-	if (rmdir(node) && errno != ENOENT && !err)
-		err = -errno;
-	close(fd);
-	if (err)
-		pr_warn("%s: not removed: %s\n", node, strerror(-err));
-	return err;
-}
-
-int sc_pins_remove(const char *pin_path)
-{
-	char path[PATH_MAX];
-	int l, err = 0, e;
-
-	/*
-	 * New connections go direct from here on. Open accelerated connections are not touched:
-	 * each of their sockets holds its psock, the psock holds the sk_msg program, the program
-	 * holds the sockhash, so the map and the path live on, unpinned, until the last of them
-	 * closes. Nothing queued on them is lost.
-	 */
-	for (l = 0; l < SC_LINK__MAX; l++) {
-		e = sc_unpin(pin_path, l);
-		if (e && !err)
-			err = e;
-	}
-	if (!sc_pin_map_path(path, sizeof(path), pin_path, "")) {
-		e = sc_rm_pins(path);
-		if (e && !err)
-			err = e;
-	}
-	if (!sc_pin_link_path(path, sizeof(path), pin_path, ""))
-		rmdir(path);
-	if (rmdir(pin_path) && errno != ENOENT && !err) {
-		err = -errno;
-		pr_warn("%s: not removed: %s (something else is pinned there)\n", pin_path,
-			strerror(-err));
-	}
-	e = sc_node_remove(pin_path);
-	if (e && !err)
-		err = e;
-	return err;
-}
-
-/*
- * Whether the pod pinned at PIN_PATH lost its cgroup: it has cgroup links pinned and the kernel
- * detached every one of them (a cgroup link reports cgroup id 0 once its cgroup was removed and
- * released). A pod with no cgroup link pinned yet may be a daemon starting right now: never stale.
- */
-static bool sc_pod_is_stale(const char *pin_path)
-{
-	static const enum sc_link cgroup_links[] = {
-		SC_LINK_CONNECT4,     SC_LINK_CONNECT6, SC_LINK_GETPEERNAME4,
-		SC_LINK_GETPEERNAME6, SC_LINK_SOCKOPS,	SC_LINK_GETSOCKOPT,
-	};
-	int seen = 0, detached = 0;
-	size_t i;
-
-	for (i = 0; i < sizeof(cgroup_links) / sizeof(cgroup_links[0]); i++) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
-		char path[PATH_MAX];
-		int fd;
-
-		if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[cgroup_links[i]]))
-			return false;
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP) {
-			seen++;
-			detached += info.cgroup.cgroup_id == 0;
-		}
-		close(fd);
-	}
-	return seen && detached == seen;
-}
-
-int sc_pins_remove_stale(const char *parent)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	int removed = 0, err;
-	struct stat st;
-	DIR *dir = opendir(parent);
-
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.' ||
-		    !strncmp(de->d_name, SC_NODE_PREFIX, strlen(SC_NODE_PREFIX)))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s/maps", parent, de->d_name) >=
-			    (int)sizeof(path) ||
-		    stat(path, &st) || !S_ISDIR(st.st_mode))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		if (!sc_pod_is_stale(path))
-			continue;
-		err = sc_pins_remove(path);
-		if (err) {
-			pr_warn("stale pins %s (their cgroup is gone): not removed: %s\n", path,
-				strerror(-err));
-			continue;
-		}
-		pr_info("removed stale pins %s: their pod's cgroup is gone\n", path);
-		removed++;
-	}
-	closedir(dir);
-	return removed;
-}
-
-int sc_pod_link_program(const char *pin_path, enum sc_link l, char *name, size_t len)
-{
-	struct bpf_link_info info = {};
-	struct bpf_prog_info prog = {};
-	__u32 ilen = sizeof(info), plen = sizeof(prog);
-	char path[PATH_MAX];
-	int fd, pfd;
-
-	name[0] = '\0';
-	if (sc_pin_link_path(path, sizeof(path), pin_path, sc_link_names[l]))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
-			close(fd);
-			return -errno;
-		}
-		close(fd);
-		pfd = bpf_prog_get_fd_by_id(info.prog_id);
-	} else if (l == SC_LINK_SK_MSG &&
-		   !sc_pin_prog_path(path, sizeof(path), pin_path, "sk_msg")) {
-		pfd = bpf_obj_get(path);
-		if (pfd < 0)
-			return errno == ENOENT ? 0 : -errno;
-	} else {
-		return errno == ENOENT ? 0 : -errno;
-	}
-	if (pfd >= 0) {
-		if (!bpf_obj_get_info_by_fd(pfd, &prog, &plen))
-			snprintf(name, len, "%s", prog.name);
-		close(pfd);
-	}
-	return 1;
 }

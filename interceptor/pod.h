@@ -9,25 +9,11 @@
 
 #include <stdbool.h>
 #include <limits.h>
-#include <linux/bpf.h>
 #include "config.h"
 #include "kernel_features.h"
+#include "pins.h"
 #include "services.h"
 #include "sidecap.h"
-
-enum sc_link {
-	SC_LINK_CONNECT4,
-	SC_LINK_CONNECT6,
-	SC_LINK_GETPEERNAME4,
-	SC_LINK_GETPEERNAME6,
-	SC_LINK_SOCKOPS,
-	SC_LINK_GETSOCKOPT,
-	SC_LINK_SK_MSG,
-	SC_LINK_SK_LOOKUP, /* in the pod's network namespace; only when inbound steering is on */
-	SC_LINK__MAX,
-};
-
-extern const char *const sc_link_names[SC_LINK__MAX];
 
 struct sidecap_bpf;
 
@@ -40,7 +26,8 @@ struct sc_pod {
 	int link_fd[SC_LINK__MAX];
 	int adopted;	  /* links found pinned and updated to the new programs */
 	int netns_fd;	  /* the pod's network namespace, -1 when inbound steering is off */
-	int node_link_fd; /* the node sk_msg link (<dirname(pinPath)>/SC_NODE_DIR/links/sk_msg) */
+	int node_link_fd; /* the node sk_msg link (<dirname(pinPath)>/SC_NODE_DIR/links/sk_msg);
+			   * -1 without one (no pairing, or no sockmap links: links.c) */
 	/* The config each policy slot holds (owned; NULL: unknown, as after adopting pins), so
 	 * the next policy is written into a slot as a diff. */
 	struct sc_config *slot_cfg[SC_POLICY_SLOTS];
@@ -70,46 +57,6 @@ const struct sc_config *sc_pod_config(const struct sc_pod *pod);
 
 /* Close our file descriptors; pins (and so interception) stay. */
 void sc_pod_close(struct sc_pod *pod);
-
-/*
- * Remove everything pinned under PIN_PATH, whether or not a daemon holds it: detach every link,
- * then unpin the maps; the node's shared objects too when no other pod's pins are left beside
- * PIN_PATH. Open accelerated connections keep their path until they close. 0 or -errno.
- */
-int sc_pins_remove(const char *pin_path);
-
-/*
- * Remove the pins of every pod under PARENT (the directory holding the pods' pin paths) whose
- * cgroup is gone: a pod deleted while its interceptor was down. The pins of a live pod, or of a
- * pod whose links are not pinned yet (a daemon starting), are never touched. Returns the number of
- * pods removed, or -errno.
- */
-int sc_pins_remove_stale(const char *parent);
-
-/* Path helpers: <pin>/maps/<name>, <pin>/links/<name>; the node directory of a pod, where the
- * maps shared by the pods of the node are pinned: <dirname(pin)>/SC_NODE_DIR. */
-int sc_node_path(char *buf, size_t len, const char *pin_path);
-int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name);
-int sc_pin_link_path(char *buf, size_t len, const char *pin_path, const char *name);
-/* <pin>/progs/<name>: an sk_msg program attached without a link (kernels before 6.10). */
-int sc_pin_prog_path(char *buf, size_t len, const char *pin_path, const char *name);
-
-/*
- * Whether link L of the pod pinned at PIN_PATH is attached (1) or not (0), or -errno; NAME gets
- * the name of the program it runs (which tells the level: *_510 for kernels before 5.15). sk_msg
- * attached without a link (before Linux 6.10) counts as attached.
- */
-int sc_pod_link_program(const char *pin_path, enum sc_link l, char *name, size_t len);
-
-struct bpf_program;
-/* Load only the programs of this kernel's level (full, or the *_510 ones: bpf/lib/common.h). */
-void sc_set_level(struct sidecap_bpf *skel, bool full);
-/* The program of link L at that level, and how it attaches. */
-struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l, bool full);
-enum bpf_attach_type sc_link_attach_type(enum sc_link l);
-
-/* Whether the network namespace FD is the host's: 1, 0, or -errno when it cannot be told. */
-int sc_netns_is_host(int fd);
 
 /* The cgroup2 mount point, or NULL. */
 const char *sc_cgroup2_mount(void);

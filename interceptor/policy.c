@@ -92,7 +92,7 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		  sc_port_count(&cfg->inbound.exclude_ports) +
 		  sc_port_count(&cfg->proxy.admin_ports);
 	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
-	if (n_ports > SC_MAX_PORTS / SC_POLICY_SLOTS || n_cidrs > SC_MAX_CIDRS / SC_POLICY_SLOTS)
+	if (n_ports > SC_SLOT_PORTS || n_cidrs > SC_SLOT_CIDRS)
 		return -E2BIG;
 	/* One spare element each, so that an empty set is not a NULL that reads as a failure. */
 	out->ports = calloc(n_ports + 1, sizeof(*out->ports));

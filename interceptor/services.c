@@ -12,40 +12,6 @@
 #include "log.h"
 #include "services.h"
 
-uint32_t sc_svc_id_find(const struct sc_svc_ids *ids, const char *name)
-{
-	size_t id;
-
-	return sc_htab_find(&ids->by_name, name, strlen(name), &id) ? (uint32_t)id : UINT32_MAX;
-}
-
-/* The id of NAME, assigning the next one to a new name (the table keeps its own copy). */
-static int sc_svc_id(struct sc_svc_ids *ids, const char *name, uint32_t *id)
-{
-	size_t found;
-	int err;
-
-	if (sc_htab_find(&ids->by_name, name, strlen(name), &found)) {
-		*id = found;
-		return 0;
-	}
-	err = sc_htab_add(&ids->by_name, name, strlen(name), ids->next);
-	if (err)
-		return err;
-	*id = ids->next++;
-	return 0;
-}
-
-void sc_svc_ids_free(struct sc_svc_ids *ids)
-{
-	if (ids->pruned) {
-		sc_config_free(ids->pruned);
-		free(ids->pruned);
-	}
-	sc_htab_free(&ids->by_name);
-	memset(ids, 0, sizeof(*ids));
-}
-
 /* Growing arrays of keys and values for one map. */
 struct sc_batch {
 	char *keys, *vals;
@@ -306,35 +272,44 @@ long sc_map_delete_matching(int fd, size_t key_size, int (*match)(const void *ke
 	return n;
 }
 
-/* The same service at the same place: shared by the two configs, so compared without a lookup. */
-static bool sc_service_shared(const struct sc_service_cfg *a, const struct sc_service_cfg *b)
+/* Delete every service entry of SLOT: what it holds is not known. */
+static int sc_services_flush(const struct sc_svc_maps *maps, uint32_t slot)
 {
-	return a->name == b->name && a->endpoints == b->endpoints && sc_service_equal(a, b);
+	long n1 = sc_map_delete_matching(maps->services, sizeof(struct sc_svc_key), sc_key_in_slot,
+					 &slot);
+	long n2 = sc_map_delete_matching(maps->lbtable, sizeof(struct sc_table_key), sc_key_in_slot,
+					 &slot);
+	long n3 = sc_map_delete_matching(maps->endpoints, sizeof(struct sc_ep_key), sc_key_in_slot,
+					 &slot);
+
+	return n1 < 0 ? n1 : n2 < 0 ? n2 : n3 < 0 ? n3 : 0;
 }
 
-/*
- * The services of A and B outside A[LO, A_HI) and B[LO, B_HI) are shared and in the same order at
- * both ends: configs parsed by splicing (config_cache.c) share every service an edit left alone,
- * so what lies between is what the edit touched, and only that needs a diff by name. Names are
- * unique within a config, so no service of the middles has its name in the ends.
- */
-static void sc_services_common(const struct sc_config *a, const struct sc_config *b, size_t *lo,
-			       size_t *a_hi, size_t *b_hi)
+/* Queue the entries PLAN deletes into DEL and those it writes into PUT. */
+static int sc_services_queue(const struct sc_svc_maps *maps, uint32_t slot,
+			     const struct sc_svc_plan *plan, struct sc_svc_batches *del,
+			     struct sc_svc_batches *put)
 {
-	size_t n = a->n_services < b->n_services ? a->n_services : b->n_services, i = 0, k = 0;
+	size_t i;
+	int err = 0;
 
-	while (i < n && sc_service_shared(&a->services[i], &b->services[i]))
-		i++;
-	while (k < n - i && sc_service_shared(&a->services[a->n_services - 1 - k],
-					      &b->services[b->n_services - 1 - k]))
-		k++;
-	*lo = i;
-	*a_hi = a->n_services - k;
-	*b_hi = b->n_services - k;
+	for (i = 0; !err && i < plan->n_del; i++)
+		err = sc_queue_keys(maps, del, slot, plan->del[i].id, plan->del[i].svc);
+	for (i = 0; !err && i < plan->n_put; i++)
+		err = sc_queue_entries(maps, put, slot, plan->put[i].id, plan->put[i].svc);
+	return err;
 }
 
-int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, uint32_t slot,
-		      const struct sc_config *old, const struct sc_config *new)
+static void sc_svc_batches_free(struct sc_svc_batches *b)
+{
+	sc_batch_free(&b->svc);
+	sc_batch_free(&b->chunk);
+	sc_batch_free(&b->ep);
+}
+
+/* Write PLAN into SLOT of the maps: deletions first, as two services may trade VIPs. */
+static int sc_services_commit(const struct sc_svc_maps *maps, uint32_t slot,
+			      const struct sc_svc_plan *plan)
 {
 	struct sc_svc_batches del = {
 		.svc = {.key_size = sizeof(struct sc_svc_key)},
@@ -347,57 +322,14 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 			  .val_size = sizeof(struct sc_table_chunk)},
 		.ep = {.key_size = sizeof(struct sc_ep_key), .val_size = sizeof(struct sc_addr)},
 	};
-	struct sc_htab old_by_name = {.borrow = true}; /* name -> index in OLD */
-	unsigned char *kept = NULL;
-	size_t i, lo = 0, old_hi = 0, new_hi = new->n_services;
-	int err = 0;
+	int err;
 
-	if (!old) {
-		/* Unknown content (adopted pins): start the slot from empty. */
-		long n1 = sc_map_delete_matching(maps->services, sizeof(struct sc_svc_key),
-						 sc_key_in_slot, &slot);
-		long n2 = sc_map_delete_matching(maps->lbtable, sizeof(struct sc_table_key),
-						 sc_key_in_slot, &slot);
-		long n3 = sc_map_delete_matching(maps->endpoints, sizeof(struct sc_ep_key),
-						 sc_key_in_slot, &slot);
-
-		if (n1 < 0 || n2 < 0 || n3 < 0)
-			return n1 < 0 ? n1 : n2 < 0 ? n2 : n3;
-	} else {
-		sc_services_common(old, new, &lo, &old_hi, &new_hi);
-		kept = calloc(old->n_services ? old->n_services : 1, 1);
-		if (!kept)
-			return -ENOMEM;
-		for (i = lo; !err && i < old_hi; i++)
-			err = sc_htab_set(&old_by_name, old->services[i].name,
-					  strlen(old->services[i].name), i);
-	}
-
-	for (i = lo; !err && i < new_hi; i++) {
-		const struct sc_service_cfg *s = &new->services[i];
-		size_t o;
-		bool in_old = old && sc_htab_find(&old_by_name, s->name, strlen(s->name), &o);
-		uint32_t id;
-
-		err = sc_svc_id(ids, s->name, &id);
+	if (plan->flush) {
+		err = sc_services_flush(maps, slot);
 		if (err)
-			break;
-		if (in_old) {
-			kept[o] = 1;
-			if (sc_service_equal(&old->services[o], s))
-				continue;
-			err = sc_queue_keys(maps, &del, slot, id, &old->services[o]);
-		}
-		if (!err)
-			err = sc_queue_entries(maps, &put, slot, id, s);
+			return err;
 	}
-	for (i = lo; !err && old && i < old_hi; i++)
-		if (!kept[i])
-			err = sc_queue_keys(maps, &del, slot,
-					    sc_svc_id_find(ids, old->services[i].name),
-					    &old->services[i]);
-
-	/* Deletions first: two services may trade VIPs between the policies. */
+	err = sc_services_queue(maps, slot, plan, &del, &put);
 	if (!err)
 		err = sc_batch_delete(maps->services, &del.svc);
 	if (!err)
@@ -418,15 +350,22 @@ int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, ui
 	else
 		pr_debug("slot %u: %zu services written, %zu removed\n", slot, put.svc.n,
 			 del.svc.n);
+	sc_svc_batches_free(&del);
+	sc_svc_batches_free(&put);
+	return err;
+}
 
-	sc_batch_free(&del.svc);
-	sc_batch_free(&del.chunk);
-	sc_batch_free(&del.ep);
-	sc_batch_free(&put.svc);
-	sc_batch_free(&put.chunk);
-	sc_batch_free(&put.ep);
-	sc_htab_free(&old_by_name);
-	free(kept);
+int sc_services_write(const struct sc_svc_maps *maps, struct sc_svc_ids *ids, uint32_t slot,
+		      const struct sc_config *old, const struct sc_config *new)
+{
+	struct sc_svc_plan plan;
+	int err;
+
+	err = sc_services_plan(ids, old, new, &plan);
+	if (err)
+		return err;
+	err = sc_services_commit(maps, slot, &plan);
+	sc_svc_plan_free(&plan);
 	return err;
 }
 

@@ -6,7 +6,7 @@ pkgs=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libyaml-dev libuv1-dev libcriterion-dev libmicrohttpd-dev libssl-dev
 	iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
-	gnuplot-nox python3 jq conntrack nftables
+	gnuplot-nox python3 jq conntrack nftables prometheus
 )
 
 missing=()

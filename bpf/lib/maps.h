@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Map types and extern declarations. The maps are defined once, in maps.bpf.c; every program
- * file declares them extern and `bpftool gen object` resolves them into one object.
+ * Map types and extern declarations. The list of maps is SC_MAPS in sidecap.h; each map's type
+ * is struct <name>_map here. The maps are defined once, in maps.bpf.c; every program file
+ * declares them extern and `bpftool gen object` resolves them into one object.
  */
 #ifndef SC_LIB_MAPS_H
 #define SC_LIB_MAPS_H
@@ -175,24 +176,9 @@ struct sc_xstats_map {
 	__type(value, __u64);
 };
 
-extern struct sc_policy_map sc_policy SEC(".maps");
-extern struct sc_state_map sc_state SEC(".maps");
-extern struct sc_ports_map sc_ports SEC(".maps");
-extern struct sc_cidrs_map sc_cidrs SEC(".maps");
-extern struct sc_stats_map sc_stats SEC(".maps");
-extern struct sc_origdst_map sc_origdst SEC(".maps");
-extern struct sc_handover_map sc_handover SEC(".maps");
-extern struct sc_sockhash_map sc_sockhash SEC(".maps");
-extern struct sc_flows_map sc_flows SEC(".maps");
-extern struct sc_services_map sc_services SEC(".maps");
-extern struct sc_lbtable_map sc_lbtable SEC(".maps");
-extern struct sc_endpoints_map sc_endpoints SEC(".maps");
-extern struct sc_picks_map sc_picks SEC(".maps");
-extern struct sc_listeners_map sc_listeners SEC(".maps");
-extern struct sc_xsocks_map sc_xsocks SEC(".maps");
-extern struct sc_xpairs_map sc_xpairs SEC(".maps");
-extern struct sc_xhints_map sc_xhints SEC(".maps");
-extern struct sc_xsk_map sc_xsk SEC(".maps");
-extern struct sc_xstats_map sc_xstats SEC(".maps");
+/* Every map of SC_MAPS (sidecap.h), defined once in maps.bpf.c. */
+#define SC_MAP_EXTERN(id, name, ...) extern struct name##_map name SEC(".maps");
+SC_MAPS(SC_MAP_EXTERN)
+#undef SC_MAP_EXTERN
 
 #endif /* SC_LIB_MAPS_H */

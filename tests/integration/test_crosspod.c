@@ -56,7 +56,7 @@ static void client_pod(void)
 static const char *node_counters(void)
 {
 	static const char *const names[] = {
-#define X(n) #n,
+#define X(n, ...) #n,
 		SC_NODE_COUNTERS(X)
 #undef X
 	};
