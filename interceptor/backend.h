@@ -43,8 +43,9 @@ struct sc_backend_ops {
 		       size_t *len);
 	/* Let go of B; unless KEEP, take away what it put in place first. 0 or -errno. */
 	int (*close)(struct sc_backend *b, bool keep);
-	/* Take away what a daemon of CFG left in place, from the config alone. 0 or -errno. */
-	int (*cleanup)(const struct sc_config *cfg);
+	/* Take away what a daemon of CFG left in place, from the config alone (resolving what the
+	 * file leaves to run time: target.h). 0 or -errno. */
+	int (*cleanup)(struct sc_config *cfg);
 };
 
 extern const struct sc_backend_ops sc_backend_ebpf;

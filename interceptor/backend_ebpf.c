@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pod.h"
 #include "report.h"
+#include "target.h"
 
 struct sc_ebpf {
 	struct sc_backend base;
@@ -31,7 +32,9 @@ static int sc_ebpf_open(struct sc_config *cfg, const struct sc_backend_opts *opt
 
 	if (!e)
 		return -ENOMEM;
-	err = sc_pod_open(&e->pod, cfg, &pod_opts);
+	err = sc_target_resolve(cfg);
+	if (!err)
+		err = sc_pod_open(&e->pod, cfg, &pod_opts);
 	if (err) {
 		free(e);
 		return err;
@@ -91,9 +94,13 @@ static int sc_ebpf_close(struct sc_backend *b, bool keep)
 	return err;
 }
 
-static int sc_ebpf_cleanup(const struct sc_config *cfg)
+static int sc_ebpf_cleanup(struct sc_config *cfg)
 {
-	int err = sc_pins_remove(cfg->pin_path);
+	int err = sc_target_resolve(cfg);
+
+	if (err)
+		return err;
+	err = sc_pins_remove(cfg->pin_path);
 
 	if (err)
 		pr_warn("cleanup %s: %s\n", cfg->pin_path, strerror(-err));

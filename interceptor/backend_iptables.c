@@ -117,7 +117,7 @@ static int sc_ipt_close(struct sc_backend *b, bool keep)
 	return err;
 }
 
-static int sc_ipt_cleanup(const struct sc_config *cfg)
+static int sc_ipt_cleanup(struct sc_config *cfg)
 {
 	int err, fd;
 

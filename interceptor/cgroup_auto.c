@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "cgroup_auto.h"
+#include "config.h"
 
 /* Bounds on the search of the node's tree: deeper than any runtime nests, more than any node
  * holds. */
@@ -217,7 +218,8 @@ static int sc_find_in_node_tree(const struct sc_cgroup_env *env, const char *tre
 		s->ino = own.st_ino;
 		ret = sc_cg_search(s, tree);
 		if (!ret && s->n)
-			snprintf(how, howlen, "the directory of %.100s is %.100s", tree, env->own_root);
+			snprintf(how, howlen, "the directory of %.100s is %.100s", tree,
+				 env->own_root);
 	}
 	if (!ret && !s->n) {
 		s->pid = env->pid;
@@ -390,5 +392,32 @@ int sc_cgroup_find_pod(const struct sc_cgroup_env *env, struct sc_cgroup_found *
 			rel, out->pod);
 		return -ENOENT;
 	}
+	return 0;
+}
+
+int sc_auto_pin_path(const char *uid, const char *rel, char *out, size_t len)
+{
+	const char *c;
+	char *w;
+	int n;
+
+	if (uid) {
+		for (c = uid; *c; c++)
+			if (!(*c == '-' || *c == '_' || (*c >= '0' && *c <= '9') ||
+			      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+				return -EINVAL;
+		if (!*uid || c - uid > 64)
+			return -EINVAL;
+		n = snprintf(out, len, "%s/pod-%s", SC_PIN_ROOT, uid);
+		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	if (!rel || rel[0] != '/' || !rel[1])
+		return -EINVAL;
+	n = snprintf(out, len, "%s/%s", SC_PIN_ROOT, rel + 1);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	for (w = out + strlen(SC_PIN_ROOT) + 1; *w; w++)
+		if (*w == '/')
+			*w = '_';
 	return 0;
 }

@@ -41,6 +41,14 @@ void sc_cgroup_env_default(struct sc_cgroup_env *env, const char *node_mount);
 int sc_cgroup_find_pod(const struct sc_cgroup_env *env, struct sc_cgroup_found *out, char *err,
 		       size_t errlen);
 
+/*
+ * The default pin path of a pod whose cgroup was found from inside it: SC_PIN_ROOT/pod-<UID> when
+ * the pod's UID is known (stable across the pod's containers and restarts), else SC_PIN_ROOT/ + REL
+ * (the cgroup's path from the root) with its leading '/' dropped and every other '/' turned into
+ * '_', as for a cgroup given in the file. A UID that is not a plain token is refused. 0 or -errno.
+ */
+int sc_auto_pin_path(const char *uid, const char *rel, char *out, size_t len);
+
 /* The pod's UID as the kubelet's systemd cgroup driver writes it in a slice name: '-' -> '_'. */
 void sc_pod_uid_systemd(const char *uid, char *out, size_t len);
 

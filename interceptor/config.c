@@ -51,6 +51,9 @@ static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const 
 	case T_PATH:
 		sc_parse_path(p, key, node);
 		break;
+	case T_CGROUP:
+		sc_parse_cgroup(p, key, node);
+		break;
 	case T_ID:
 		sc_parse_id(p, key, node);
 		break;
@@ -170,10 +173,9 @@ static void sc_config_finish(struct sc_parser *p)
 {
 	struct sc_config *cfg = p->cfg;
 
+	/* No cgroup: the interceptor finds its pod's at run time (sc_target_resolve()). */
 	if (!p->seen[K_CGROUP].present)
-		sc_diag(p, p->seen[K_ROOT].mark, "cgroup",
-			"required key missing (set the absolute path of the pod's cgroup v2 "
-			"directory, e.g. /sys/fs/cgroup/pods/web)");
+		cfg->cgroup_auto = true;
 	if (!p->seen[K_PIN_PATH].present && cfg->cgroup && sc_default_pin_path(cfg))
 		p->err = -ENOMEM;
 	cfg->proxy.has_gid = p->seen[K_GID].present && !p->seen[K_GID].bad;

@@ -71,8 +71,15 @@ enum sc_mode {
 
 struct sc_config {
 	char *path;	/* file it was read from ("<string>" for sc_config_parse_string) */
-	char *cgroup;	/* required: absolute path of a cgroup v2 directory */
-	char *pin_path; /* default: SC_PIN_ROOT "/" + cgroup without its leading '/', '/' -> '_' */
+	/* An absolute path of a cgroup v2 directory; NULL (until sc_target_resolve()) when the
+	 * file says `cgroup: auto` or gives no cgroup: the interceptor runs as a container of the
+	 * pod and finds the pod's cgroup itself (cgroup_auto.c). */
+	char *cgroup;
+	bool cgroup_auto;
+	/* Default: SC_PIN_ROOT "/" + cgroup without its leading '/', '/' -> '_'; with cgroup: auto,
+	 * NULL until sc_target_resolve() derives it from the pod's UID or cgroup. */
+	char *pin_path;
+	char *node_cgroup_mount; /* where the node's cgroup2 tree is; default /host/sys/fs/cgroup */
 	struct {
 		uint32_t uid; /* default 1337 */
 		uint32_t gid; /* default: none */

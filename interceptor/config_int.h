@@ -44,6 +44,7 @@
 enum sc_key_id {
 	K_ROOT,
 	K_CGROUP,
+	K_NODE_CGROUP_MOUNT,
 	K_PIN_PATH,
 	K_NETNS,
 	K_MODE,
@@ -74,6 +75,7 @@ enum sc_key_id {
 enum sc_type {
 	T_MAP,	       /* a mapping of keys: the rows whose parent it is */
 	T_PATH,	       /* char *: an absolute path, stored without repeated or trailing slashes */
+	T_CGROUP,      /* char *: a T_PATH, or the word auto (sc_config.cgroup_auto) */
 	T_ID,	       /* uint32_t: a uid or gid */
 	T_PORT,	       /* uint16_t */
 	T_BOOL,	       /* bool */
@@ -237,6 +239,7 @@ int sc_parse_addr(const char *s, int *family, uint8_t *addr, char *msg, size_t s
 
 /* config_values.c: the value of KEY, of each type, into its field. */
 void sc_parse_path(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+void sc_parse_cgroup(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_id(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_port(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_bool(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);

@@ -37,8 +37,13 @@ static const uint16_t sc_admin_ports[] = {15020, 15021, 15090};
  */
 const struct sc_key sc_keys[K__MAX] = {
 	[K_ROOT] = {"", "", K_ROOT, T_MAP},
-	[K_CGROUP] = {"cgroup", "cgroup", K_ROOT, T_PATH, FIELD(cgroup),
-		      .hint = "set the absolute path of the pod's cgroup v2 directory"},
+	[K_CGROUP] = {"cgroup", "cgroup", K_ROOT, T_CGROUP, FIELD(cgroup),
+		      .hint = "set the absolute path of the pod's cgroup v2 directory, or auto (or "
+			      "remove the key) to find it from inside the pod"},
+	[K_NODE_CGROUP_MOUNT] = {"nodeCgroupMount", "nodeCgroupMount", K_ROOT, T_PATH,
+				 FIELD(node_cgroup_mount),
+				 DEFAULT(char *, (char *)"/host/sys/fs/cgroup"),
+				 .hint = "remove the key for the default /host/sys/fs/cgroup"},
 	[K_PIN_PATH] = {"pinPath", "pinPath", K_ROOT, T_PATH, FIELD(pin_path),
 			.hint = "remove the key for the default derived from cgroup"},
 	[K_NETNS] = {"netns", "netns", K_ROOT, T_PATH, FIELD(netns),
@@ -161,6 +166,7 @@ static const struct {
 	void (*release)(void *field);
 } sc_owning[T__MAX] = {
 	[T_PATH] = {sc_copy_str, sc_free_str},
+	[T_CGROUP] = {sc_copy_str, sc_free_str},
 	[T_LISTEN] = {sc_copy_str, sc_free_str},
 	[T_CIDRS] = {sc_copy_cidrs, sc_free_cidrs},
 	[T_PORTS] = {sc_copy_ports, sc_free_ports},

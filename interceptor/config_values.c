@@ -187,6 +187,16 @@ void sc_parse_path(struct sc_parser *p, const struct sc_key *key, const yaml_nod
 	*field = path;
 }
 
+/* cgroup: a path, or the word auto. */
+void sc_parse_cgroup(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	if (node->type == YAML_SCALAR_NODE && !strcmp(sc_value(node), "auto")) {
+		p->cfg->cgroup_auto = true;
+		return;
+	}
+	sc_parse_path(p, key, node);
+}
+
 void sc_parse_id(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
 {
 	uint32_t *field = (uint32_t *)((char *)p->cfg + key->off);

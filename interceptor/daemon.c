@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "pins.h"
 #include "report.h"
+#include "target.h"
 #include "watch.h"
 
 /* Long enough to coalesce an editor's or kubelet's burst, short enough to apply in < 50 ms. */
@@ -147,7 +148,11 @@ static void sc_reload(struct sc_daemon *d, const char *why)
 	}
 	t_parse = sc_mono_ms() - t0;
 	sc_config_cache_stats(d->parse_cache, &st);
-	if (strcmp(cfg->cgroup, cur->cgroup) || strcmp(cfg->pin_path, cur->pin_path) ||
+	/* The pod does not change under a running daemon: what it found is what the file means. */
+	if (sc_target_carry(cfg, cur))
+		goto out_reject;
+	if (cfg->cgroup_auto != cur->cgroup_auto || sc_str_differs(cfg->cgroup, cur->cgroup) ||
+	    sc_str_differs(cfg->pin_path, cur->pin_path) ||
 	    sc_str_differs(cfg->netns, cur->netns) || cfg->mode != cur->mode) {
 		pr_warn("%s: cgroup, pinPath, netns and mode are fixed for the life of the daemon; "
 			"restart it to change them\n",
@@ -390,9 +395,10 @@ int sc_cmd_cleanup(int argc, char **argv)
 			return 2;
 	}
 	if (stale && file) {
-		fprintf(stderr, "interceptor cleanup: --stale removes other pods' pins; run it "
-				"without --config (and with --pin-root DIR when pins are not under "
-				"%s)\n",
+		fprintf(stderr,
+			"interceptor cleanup: --stale removes other pods' pins; run it "
+			"without --config (and with --pin-root DIR when pins are not under "
+			"%s)\n",
 			SC_PIN_ROOT);
 		return 2;
 	}
@@ -437,6 +443,10 @@ int sc_cmd_status(int argc, char **argv)
 	}
 	if (sc_load_config(file, &cfg))
 		return 1;
+	if (sc_target_resolve(&cfg)) {
+		sc_config_free(&cfg);
+		return 1;
+	}
 	src.pin_path = cfg.pin_path;
 	src.cfg = &cfg;
 	err = sc_report_status(&src, json, stdout);
@@ -444,6 +454,42 @@ int sc_cmd_status(int argc, char **argv)
 		fprintf(stderr,
 			"status: nothing pinned under %s (%s): is the interceptor running?\n",
 			cfg.pin_path, strerror(-err));
+	sc_config_free(&cfg);
+	return err ? 1 : 0;
+}
+
+/*
+ * `ready --config FILE`: exit 0 once the pod intercepts (a policy live, every program attached),
+ * else 1 with what is missing. From the pins alone, as a Kubernetes startupProbe runs it (exec:
+ * a FROM scratch image has no shell).
+ */
+int sc_cmd_ready(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{0},
+	};
+	struct sc_config cfg = {0};
+	const char *file = NULL;
+	char why[512];
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c')
+			return 2;
+		file = optarg;
+	}
+	if (!file) {
+		fprintf(stderr, "interceptor ready: --config FILE is required\n");
+		return 2;
+	}
+	if (sc_load_config(file, &cfg))
+		return 1;
+	err = sc_target_resolve(&cfg);
+	if (!err) {
+		err = sc_report_ready(cfg.pin_path, why, sizeof(why));
+		printf("%s: %s\n", err ? "not ready" : "ready", why);
+	}
 	sc_config_free(&cfg);
 	return err ? 1 : 0;
 }

@@ -10,5 +10,6 @@ int sc_cmd_run(int argc, char **argv);
 int sc_cmd_check(int argc, char **argv);
 int sc_cmd_cleanup(int argc, char **argv);
 int sc_cmd_status(int argc, char **argv);
+int sc_cmd_ready(int argc, char **argv);
 
 #endif /* SC_INTERCEPTOR_H */

@@ -9,6 +9,7 @@
  *   interceptor cleanup --config FILE [--mode ebpf|iptables]
  *   interceptor cleanup --stale [--pin-root DIR]
  *   interceptor status --config FILE
+ *   interceptor ready --config FILE
  *   interceptor iptables-rules --config FILE [--family 4|6]
  */
 #include <errno.h>
@@ -45,6 +46,7 @@ static void usage(FILE *out)
 		     "       interceptor cleanup --config FILE [--mode ebpf|iptables]\n"
 		     "       interceptor cleanup --stale [--pin-root DIR]\n"
 		     "       interceptor status --config FILE [--json]\n"
+		     "       interceptor ready --config FILE\n"
 		     "       interceptor iptables-rules --config FILE [--family 4|6]\n");
 }
 
@@ -140,6 +142,8 @@ int main(int argc, char **argv)
 		return sc_cmd_check(argc, argv);
 	if (!strcmp(cmd, "cleanup"))
 		return sc_cmd_cleanup(argc, argv);
+	if (!strcmp(cmd, "ready"))
+		return sc_cmd_ready(argc, argv);
 	if (!strcmp(cmd, "status"))
 		return sc_cmd_status(argc, argv);
 	if (!strcmp(cmd, "iptables-rules"))

@@ -300,7 +300,7 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		}
 		sc_features_probe(&feat);
 		fprintf(out, "},\n  \"kernel_features\": {");
-#define SC_FEATURE_JSON(field, name, version, without)                                             \
+#define SC_FEATURE_JSON(field, name, version, without) \
 	fprintf(out, "%s\"%s\": %s", nfeat++ ? ", " : "", #field, feat.field ? "true" : "false");
 		SC_FEATURES(SC_FEATURE_JSON)
 #undef SC_FEATURE_JSON
@@ -330,8 +330,8 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 	for (i = 0; i < SC_LINK__MAX; i++) {
 		int on = sc_pod_link_program(src->pin_path, i, prog, sizeof(prog));
 
-		fprintf(out, "link     %-28s %s%s\n", sc_link_names[i],
-			on > 0 ? "attached: " : "-", on > 0 ? prog : "");
+		fprintf(out, "link     %-28s %s%s\n", sc_link_names[i], on > 0 ? "attached: " : "-",
+			on > 0 ? prog : "");
 	}
 	sc_features_probe(&feat);
 	fprintf(out, "kernel   what this kernel offers beyond Linux 5.10:\n");
@@ -349,5 +349,46 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 			fprintf(out, "map      %-28s %ld / %ld\n", sc_maps[i].name,
 				sc_map_entries(src->pin_path, i), sc_maps[i].capacity);
 	sc_each_pick(src, sc_status_pick, &jp);
+	return 0;
+}
+
+int sc_report_ready(const char *pin_path, char *why, size_t len)
+{
+	struct sc_policy pol = {0};
+	struct sc_state st = {0};
+	char prog[BPF_OBJ_NAME_LEN];
+	int fd, l, n = 0;
+
+	if (!sc_read_state(pin_path, &st) || !st.generation) {
+		snprintf(why, len,
+			 "no policy is live under %s (the interceptor has not started, or "
+			 "is loading)",
+			 pin_path);
+		return -ENOENT;
+	}
+	if (st.abi != SC_POD_ABI) {
+		snprintf(why, len,
+			 "%s holds the pins of another version (pod ABI %u, this one is %u)",
+			 pin_path, st.abi, SC_POD_ABI);
+		return -EPROTO;
+	}
+	fd = sc_open_map(pin_path, SC_MAP_POLICY);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &st.active_slot, &pol)) {
+		snprintf(why, len, "the live policy slot %u cannot be read", st.active_slot);
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	close(fd);
+	for (l = 0; l < SC_LINK__MAX; l++) {
+		if (l == SC_LINK_SK_LOOKUP && !(pol.flags & SC_F_INBOUND))
+			continue;
+		if (sc_pod_link_program(pin_path, l, prog, sizeof(prog)) <= 0) {
+			snprintf(why, len, "%s is not attached", sc_link_names[l]);
+			return -ENOENT;
+		}
+		n++;
+	}
+	snprintf(why, len, "policy generation %u live, %d programs attached", st.generation, n);
 	return 0;
 }

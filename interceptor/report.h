@@ -32,4 +32,11 @@ int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 /* The status table (or JSON) to OUT. 0, or -errno when nothing is pinned there. */
 int sc_report_status(const struct sc_report_src *src, bool json, FILE *out);
 
+/*
+ * Whether the pod pinned at PIN_PATH intercepts: a policy of this version is live and every
+ * program it needs is attached (sk_lookup when the live policy steers inbound). 0, or -errno with
+ * what is missing in WHY.
+ */
+int sc_report_ready(const char *pin_path, char *why, size_t len);
+
 #endif /* SC_REPORT_H */

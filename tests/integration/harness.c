@@ -191,6 +191,8 @@ void tpod_teardown(void)
 	/* Anything else a test left in the pods' cgroups. */
 	for (i = 0; i < P.npeers; i++)
 		remove_cgroup(P.peers[i].cgroup);
+	for (i = 0; i < P.nsubcg; i++)
+		remove_cgroup(P.subcg[i]);
 	remove_cgroup(P.cgroup);
 	/* The parent is shared by concurrent tests: the last one out removes it. */
 	snprintf(path, sizeof(path), "%s", P.cgroup);
@@ -505,6 +507,18 @@ void tpod_netns_sysctl(const char *ns, const char *key, const char *value)
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sysctl %s=%s in %s failed", key, value,
 		  ns);
+}
+
+const char *tpod_container_cgroup(const char *name)
+{
+	char *cg;
+
+	cr_assert_lt(P.nsubcg, 4, "too many container cgroups");
+	cg = P.subcg[P.nsubcg];
+	snprintf(cg, PATH_MAX, "%s/%s", P.cgroup, name);
+	cr_assert(mkdir(cg, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", cg, strerror(errno));
+	P.nsubcg++;
+	return cg;
 }
 
 struct tpeer *tpod_add_peer(const char *name, const char *ns)

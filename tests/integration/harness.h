@@ -65,6 +65,8 @@ struct tpod {
 	int npeers;
 	char xns[T_MAX_NETNS][64]; /* namespaces made by tpod_add_netns_pair */
 	int nxns;
+	char subcg[4][PATH_MAX]; /* cgroups made below P.cgroup by tpod_container_cgroup */
+	int nsubcg;
 	bool up;
 };
 
@@ -127,6 +129,9 @@ void tpod_add_netns_pair(char *ns, char *rns);
 /* Write VALUE to net sysctl KEY (e.g. "net.ipv4.ip_local_port_range") inside NS, one of this
  * test's namespaces (never anywhere else); it must succeed. */
 void tpod_netns_sysctl(const char *ns, const char *key, const char *value);
+
+/* A cgroup NAME below the pod's, as a container's is below its pod's; removed at teardown. */
+const char *tpod_container_cgroup(const char *name);
 
 /* Make a pod of NAME in namespace NS (see struct tpeer); torn down with P. */
 struct tpeer *tpod_add_peer(const char *name, const char *ns);

@@ -281,3 +281,27 @@ Test(cgroup_auto, systemd_uid_spelling_turns_dashes_into_underscores)
 	sc_pod_uid_systemd(UID, out, sizeof(out));
 	cr_assert_str_eq(out, UID_);
 }
+
+Test(cgroup_auto, pin_path_of_a_known_pod_is_named_after_its_uid)
+{
+	char out[256];
+
+	cr_assert_eq(sc_auto_pin_path(UID, SD_BURST, out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/sys/fs/bpf/sidecap/pod-" UID);
+}
+
+Test(cgroup_auto, pin_path_without_a_uid_is_the_cgroup_path_flattened)
+{
+	char out[256];
+
+	cr_assert_eq(sc_auto_pin_path(NULL, "/kubepods/pod1/x", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "/sys/fs/bpf/sidecap/kubepods_pod1_x");
+}
+
+Test(cgroup_auto, a_uid_that_is_not_a_plain_token_gives_no_pin_path)
+{
+	char out[256];
+
+	cr_assert_eq(sc_auto_pin_path("../../etc", NULL, out, sizeof(out)), -EINVAL);
+	cr_assert_eq(sc_auto_pin_path("", NULL, out, sizeof(out)), -EINVAL);
+}

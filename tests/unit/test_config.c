@@ -298,19 +298,49 @@ Test(config, syntax_error_in_mapping_value)
 	assert_one_error("cgroup: a: b\n", 1, 10, "", "mapping values are not allowed");
 }
 
-Test(config, empty_file_misses_cgroup)
+/* The policy of a pod's ConfigMap names no cgroup: the interceptor finds it from inside the pod. */
+Test(config, empty_file_is_cgroup_auto_with_every_default)
 {
-	assert_one_error("", 1, 1, "cgroup", "required key missing");
+	cr_assert_eq(parse(""), 0, "%s", diags.n ? diags.v[0].msg : "");
+	cr_assert(cfg.cgroup_auto);
+	cr_assert_null(cfg.cgroup);
+	cr_assert_null(cfg.pin_path, "the pin path waits for the pod's cgroup or UID");
+	cr_assert_str_eq(cfg.node_cgroup_mount, "/host/sys/fs/cgroup");
+	cr_assert_eq(cfg.proxy.uid, 1337);
 }
 
-Test(config, comment_only_file_misses_cgroup)
+Test(config, comment_only_file_is_cgroup_auto)
 {
-	assert_one_error("# nothing here\n", 1, 1, "cgroup", "required key missing");
+	cr_assert_eq(parse("# nothing here\n"), 0);
+	cr_assert(cfg.cgroup_auto);
 }
 
-Test(config, missing_cgroup_is_reported_at_document_start)
+Test(config, cgroup_auto_is_the_word_auto)
 {
-	assert_one_error("proxy:\n  uid: 1\n", 1, 1, "cgroup", "required key missing");
+	cr_assert_eq(parse("cgroup: auto\nnodeCgroupMount: /mnt/node-cgroup/\n"), 0);
+	cr_assert(cfg.cgroup_auto);
+	cr_assert_null(cfg.cgroup);
+	cr_assert_str_eq(cfg.node_cgroup_mount, "/mnt/node-cgroup");
+}
+
+Test(config, cgroup_auto_keeps_a_given_pin_path)
+{
+	cr_assert_eq(parse("cgroup: auto\npinPath: /sys/fs/bpf/x\n"), 0);
+	cr_assert(cfg.cgroup_auto);
+	cr_assert_str_eq(cfg.pin_path, "/sys/fs/bpf/x");
+}
+
+Test(config, a_cgroup_path_is_not_auto)
+{
+	cr_assert_eq(parse("cgroup: /sys/fs/cgroup/a\n"), 0);
+	cr_assert(!cfg.cgroup_auto);
+	cr_assert_str_eq(cfg.cgroup, "/sys/fs/cgroup/a");
+}
+
+Test(config, cgroup_neither_a_path_nor_auto_is_refused)
+{
+	assert_one_error("cgroup: automatic\n", 1, 9, "cgroup",
+			 "\"automatic\" is not an absolute path (start it with /)");
 }
 
 Test(config, list_document_is_not_a_mapping)
@@ -331,7 +361,8 @@ Test(config, second_document_is_rejected)
 Test(config, unknown_top_level_key_lists_allowed_keys)
 {
 	assert_one_error("cgroup: /a\nfoo: 1\n", 2, 1, "foo",
-			 "unknown key (allowed: cgroup, pinPath, netns, mode, proxy, outbound, inbound, "
+			 "unknown key (allowed: cgroup, nodeCgroupMount, pinPath, netns, mode, "
+			 "proxy, outbound, inbound, "
 			 "acceleration, metrics, services)");
 }
 
@@ -664,17 +695,15 @@ Test(config, every_error_is_reported_in_file_order)
 			   "  excludePorts: [1, 1]\n"
 			   "inbound: []\n"),
 		     -EINVAL);
-	cr_assert_eq(diags.n, 9);
-	/* Both at 1:1: the parse pass found the unknown key before the missing one. */
+	cr_assert_eq(diags.n, 8);
 	assert_diag(0, 1, 1, "foo", "unknown key");
-	assert_diag(1, 1, 1, "cgroup", "required key missing");
-	assert_diag(2, 3, 8, "proxy.uid", "\"abc\" is not a uid");
-	assert_diag(3, 4, 17, "proxy.outboundPort", "0 is not a port");
-	assert_diag(4, 5, 13, "proxy.failOpen", "no is a YAML 1.1 boolean");
-	assert_diag(5, 7, 21, "outbound.includeIPRanges[0]", "cannot be combined");
-	assert_diag(6, 7, 26, "outbound.includeIPRanges[1]", "host bits set");
-	assert_diag(7, 8, 21, "outbound.excludePorts[1]", "duplicate of [0]");
-	assert_diag(8, 9, 10, "inbound", "must be a mapping");
+	assert_diag(1, 3, 8, "proxy.uid", "\"abc\" is not a uid");
+	assert_diag(2, 4, 17, "proxy.outboundPort", "0 is not a port");
+	assert_diag(3, 5, 13, "proxy.failOpen", "no is a YAML 1.1 boolean");
+	assert_diag(4, 7, 21, "outbound.includeIPRanges[0]", "cannot be combined");
+	assert_diag(5, 7, 26, "outbound.includeIPRanges[1]", "host bits set");
+	assert_diag(6, 8, 21, "outbound.excludePorts[1]", "duplicate of [0]");
+	assert_diag(7, 9, 10, "inbound", "must be a mapping");
 	assert_zeroed();
 }
 
@@ -682,8 +711,8 @@ Test(config, diagnostics_are_appended_to_existing_ones)
 {
 	cr_assert_eq(parse("foo: 1\n"), -EINVAL);
 	cr_assert_eq(parse("cgroup: /a\nbar: 1\n"), -EINVAL);
-	cr_assert_eq(diags.n, 3);
-	assert_diag(2, 2, 1, "bar", "unknown key");
+	cr_assert_eq(diags.n, 2);
+	assert_diag(1, 2, 1, "bar", "unknown key");
 }
 
 Test(config, diagnostics_print_as_file_line_col_key_message)

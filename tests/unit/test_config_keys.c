@@ -16,6 +16,7 @@ static size_t type_size(enum sc_type t)
 {
 	switch (t) {
 	case T_PATH:
+	case T_CGROUP:
 	case T_LISTEN:
 		return sizeof(char *);
 	case T_ID:
