@@ -15,6 +15,7 @@
 #include "lib/common.h"
 
 #define EPERM_VERDICT 0 /* a cgroup sock_addr program returning 0 fails connect() with EPERM */
+#define E2BIG	      7
 
 enum sc_action {
 	SC_LEAVE,   /* connect to what the app asked for */
@@ -96,13 +97,20 @@ static __always_inline void sc_count_pick(const struct sc_svc *svc, const struct
 		.port = bpf_ntohs(ep->port),
 	};
 	__u64 one = 1, *n;
+	long err;
 
 	__builtin_memcpy(k.addr, ep->addr, 16);
 	n = bpf_map_lookup_elem(&sc_picks, &k);
-	if (n)
+	if (n) {
 		*n += 1;
-	else
-		bpf_map_update_elem(&sc_picks, &k, &one, BPF_NOEXIST);
+		return;
+	}
+	err = bpf_map_update_elem(&sc_picks, &k, &one, BPF_NOEXIST);
+	/* Full: this endpoint's picks go uncounted; the connect itself goes on. (Another CPU
+	 * adding the same row first, -EEXIST, loses one pick.) Before 6.4 the error reaches us
+	 * zero-extended: compare it as an int. */
+	if ((int)err == -E2BIG)
+		sc_count(SC_C_errors__picks_full);
 }
 
 /* The endpoint of SVC for this connect, or NULL when the tables are inconsistent. */
@@ -164,7 +172,8 @@ static __always_inline struct sc_svc *sc_service(__u32 slot, const struct sc_add
  */
 static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 						  const struct sc_addr *dst, struct sc_addr *target,
-						  struct sc_origdst *od, enum sc_level level)
+						  struct sc_origdst *od, bool *fail_open,
+						  enum sc_level level)
 {
 	__u64 ugid = bpf_get_current_uid_gid();
 	const struct sc_addr *ep = NULL;
@@ -185,6 +194,7 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 	}
 	od->asked = *dst;
 	od->flags = SC_ORIG_F_CLIENT;
+	*fail_open = p->flags & SC_F_FAIL_OPEN;
 
 	svc = sc_service(slot, dst);
 	if (svc) {
@@ -237,19 +247,38 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 	return SC_REWRITE;
 }
 
-/* Remember OD on the socket. Without it the proxy could not learn where to go, so a redirect
- * then fails open; a balanced connect still goes to its endpoint. */
-static __always_inline bool sc_remember(struct bpf_sock_addr *ctx, const struct sc_origdst *od)
+/*
+ * Remember OD on the socket, then say what the connect does. Without the storage the proxy could
+ * not learn where to go, so a redirect cannot be made: proxy.failOpen says whether the connect
+ * then goes where the app asked (SC_LEAVE) or fails (SC_REFUSE). A balanced connect straight to
+ * its endpoint needs no storage to work: it goes on (getpeername then shows the endpoint).
+ */
+static __always_inline enum sc_action sc_remember(struct bpf_sock_addr *ctx,
+						  const struct sc_origdst *od, bool fail_open)
 {
 	struct sc_origdst *stored;
 
 	stored = bpf_sk_storage_get(&sc_origdst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!stored) {
-		sc_count(SC_C_errors__origdst_storage);
-		return false;
+	if (stored) {
+		*stored = *od;
+		return SC_REWRITE;
 	}
-	*stored = *od;
-	return true;
+	sc_count(SC_C_errors__origdst_storage);
+	if (od->flags & SC_ORIG_F_BYPASS)
+		return SC_REWRITE;
+	return fail_open ? SC_LEAVE : SC_REFUSE;
+}
+
+/* The whole decision of one connect to DST: where it goes (*TARGET), or leave it, or refuse it. */
+static __always_inline enum sc_action sc_connect_decide(struct bpf_sock_addr *ctx,
+							const struct sc_addr *dst,
+							struct sc_addr *target, enum sc_level level)
+{
+	struct sc_origdst od = {};
+	bool fail_open = true;
+	enum sc_action a = sc_outbound(ctx, dst, target, &od, &fail_open, level);
+
+	return a == SC_REWRITE ? sc_remember(ctx, &od, fail_open) : a;
 }
 
 static __always_inline int sc_connect4_run(struct bpf_sock_addr *ctx, enum sc_level level)
@@ -259,10 +288,9 @@ static __always_inline int sc_connect4_run(struct bpf_sock_addr *ctx, enum sc_le
 		.port = (__u16)ctx->user_port,
 		.addr = {ctx->user_ip4},
 	};
-	struct sc_origdst od = {};
 	struct sc_addr target = {};
 
-	switch (sc_outbound(ctx, &dst, &target, &od, level)) {
+	switch (sc_connect_decide(ctx, &dst, &target, level)) {
 	case SC_REFUSE:
 		return EPERM_VERDICT;
 	case SC_LEAVE:
@@ -270,8 +298,6 @@ static __always_inline int sc_connect4_run(struct bpf_sock_addr *ctx, enum sc_le
 	default:
 		break;
 	}
-	if (!sc_remember(ctx, &od) && !(od.flags & SC_ORIG_F_BYPASS))
-		return 1;
 	ctx->user_ip4 = target.addr[0];
 	ctx->user_port = target.port;
 	return 1;
@@ -283,7 +309,6 @@ static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_le
 		.port = (__u16)ctx->user_port,
 	};
 	__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-	struct sc_origdst od = {};
 	struct sc_addr target = {};
 
 	/* An IPv4-mapped destination is IPv4 traffic: IPv4 policy, services and listener. */
@@ -294,7 +319,7 @@ static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_le
 		dst.family = AF_INET6;
 		__builtin_memcpy(dst.addr, a, 16);
 	}
-	switch (sc_outbound(ctx, &dst, &target, &od, level)) {
+	switch (sc_connect_decide(ctx, &dst, &target, level)) {
 	case SC_REFUSE:
 		return EPERM_VERDICT;
 	case SC_LEAVE:
@@ -302,8 +327,6 @@ static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_le
 	default:
 		break;
 	}
-	if (!sc_remember(ctx, &od) && !(od.flags & SC_ORIG_F_BYPASS))
-		return 1;
 	if (target.family == AF_INET) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;

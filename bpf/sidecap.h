@@ -51,7 +51,7 @@ _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
  * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
  * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
  */
-#define SC_POD_ABI 4
+#define SC_POD_ABI 5
 
 /* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
@@ -460,7 +460,8 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(errors__sk_assign, ERRORS, "sk_assign", NULL)                             \
 	X(listener_scan_registered, LISTENER_SCAN, "registered", NULL)              \
 	X(errors__listener_scan, ERRORS, "listener_scan", NULL)                     \
-	X(xpod_off_no_netns_cookie, SOCKOPS_EVENTS, "pairing_off_no_netns_cookie", NULL)
+	X(xpod_off_no_netns_cookie, SOCKOPS_EVENTS, "pairing_off_no_netns_cookie", NULL)    \
+	X(errors__picks_full, ERRORS, "picks_full", NULL)
 
 #define SC_COUNTER_ENUM(name, ...) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };

@@ -21,6 +21,14 @@ struct sc_map_info {
 
 extern const struct sc_map_info sc_maps[SC_MAPID__MAX];
 
+/* `run --map-max NAME=N`: a map's capacity in place of the built-in one (tests, small pods). */
+struct sc_map_max {
+	const char *name;
+	unsigned int max_entries;
+};
+
+#define SC_MAP_MAX_OVERRIDES 8
+
 struct sc_family_info {
 	const char *name;     /* the metric's name */
 	const char *label[2]; /* label names, NULL past the last */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "abi.h"
 #include "config.h"
 
 struct sc_reloads;
@@ -18,6 +19,8 @@ struct sc_reloads;
 struct sc_backend_opts {
 	const char *config_path; /* for messages */
 	bool allow_root_cgroup;	 /* --allow-root-cgroup */
+	struct sc_map_max map_max[SC_MAP_MAX_OVERRIDES];
+	int n_map_max;
 };
 
 struct sc_backend {

@@ -26,7 +26,11 @@ static struct sc_ebpf *sc_ebpf_of(const struct sc_backend *b)
 static int sc_ebpf_open(struct sc_config *cfg, const struct sc_backend_opts *opts,
 			struct sc_backend **out)
 {
-	struct sc_pod_opts pod_opts = {.allow_root_cgroup = opts->allow_root_cgroup};
+	struct sc_pod_opts pod_opts = {
+		.allow_root_cgroup = opts->allow_root_cgroup,
+		.map_max = opts->map_max,
+		.n_map_max = opts->n_map_max,
+	};
 	struct sc_ebpf *e = calloc(1, sizeof(*e));
 	int err;
 

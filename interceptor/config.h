@@ -149,6 +149,9 @@ int sc_config_parse_string_mode(const char *name, const char *text, size_t len, 
 
 void sc_config_free(struct sc_config *cfg);
 
+/* The endpoints of all of CFG's services. */
+size_t sc_config_endpoints(const struct sc_config *cfg);
+
 /*
  * Make DST a copy of SRC that shares the services' names and endpoints with it (counted in
  * their refs, so each config is freed on its own with sc_config_free()); everything else is

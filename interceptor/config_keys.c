@@ -302,3 +302,12 @@ bool sc_service_equal(const struct sc_service_cfg *a, const struct sc_service_cf
 			return false;
 	return true;
 }
+
+size_t sc_config_endpoints(const struct sc_config *cfg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_services; i++)
+		n += cfg->services[i].n_endpoints;
+	return n;
+}

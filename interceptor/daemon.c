@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include "abi.h"
 #include "backend.h"
 #include "cli.h"
 #include "interceptor.h"
@@ -220,6 +221,40 @@ static int sc_write_pidfile(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
+/*
+ * --map-max NAME=N: a counted map of the pod or the node (SC_MAPS) at capacity N. For tests that
+ * fill a map on purpose, and for pods that need fewer (or more) entries than the built-in sizes.
+ * Pins of another capacity are refused by libbpf's reuse check, so it holds for the pod's life.
+ */
+static int sc_parse_map_max(const char *arg, struct sc_backend_opts *o)
+{
+	const char *eq = strchr(arg, '=');
+	unsigned long n;
+	char *end;
+	size_t i;
+
+	for (i = 0; eq && i < SC_MAPID__MAX; i++)
+		if (sc_maps[i].counted && strlen(sc_maps[i].name) == (size_t)(eq - arg) &&
+		    !strncmp(arg, sc_maps[i].name, eq - arg))
+			break;
+	if (!eq || i == SC_MAPID__MAX) {
+		fprintf(stderr, "interceptor run: --map-max %s: use NAME=N with NAME one of the "
+				"maps `status` lists (sc_sockhash, sc_flows, ...)\n",
+			arg);
+		return -EINVAL;
+	}
+	errno = 0;
+	n = strtoul(eq + 1, &end, 10);
+	if (errno || *end || !n || n > (1ul << 24) || o->n_map_max == SC_MAP_MAX_OVERRIDES) {
+		fprintf(stderr, "interceptor run: --map-max %s: N is 1-16777216, at most %d maps\n",
+			arg, SC_MAP_MAX_OVERRIDES);
+		return -EINVAL;
+	}
+	o->map_max[o->n_map_max].name = sc_maps[i].name;
+	o->map_max[o->n_map_max++].max_entries = n;
+	return 0;
+}
+
 /* The options of `run`: 0, or the exit code of a usage error. */
 static int sc_run_args(int argc, char **argv, struct sc_daemon *d, struct sc_run_opts *opts)
 {
@@ -230,6 +265,7 @@ static int sc_run_args(int argc, char **argv, struct sc_daemon *d, struct sc_run
 		{"ready-file", required_argument, NULL, 'r'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"mode", required_argument, NULL, 'm'},
+		{"map-max", required_argument, NULL, 'M'},
 		{0},
 	};
 	int c;
@@ -255,6 +291,10 @@ static int sc_run_args(int argc, char **argv, struct sc_daemon *d, struct sc_run
 			break;
 		case 'v':
 			sc_log_set_level(SC_LOG_DEBUG);
+			break;
+		case 'M':
+			if (sc_parse_map_max(optarg, &opts->backend))
+				return 2;
 			break;
 		default:
 			return 2;

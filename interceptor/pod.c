@@ -303,7 +303,53 @@ static int sc_pod_dirs(struct sc_pod *pod, char *node, size_t len)
 }
 
 /* Load the programs, reusing the maps pinned by an earlier run of this version. */
-static int sc_pod_load(struct sc_pod *pod)
+/*
+ * --map-max: capacities in place of the built-in ones, before the maps are created. The node's
+ * maps are shared: a pod takes the capacity of the pins the node's first pod made (--map-max of a
+ * later pod does not change them).
+ */
+static int sc_set_map_max(struct sidecap_bpf *skel, const struct sc_pod_opts *opts)
+{
+	struct bpf_map *m;
+	int i, err;
+
+	bpf_object__for_each_map(m, skel->obj)
+	{
+		struct bpf_map_info info = {0};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (!sc_map_is_node(bpf_map__name(m)) || !bpf_map__pin_path(m))
+			continue;
+		fd = bpf_obj_get(bpf_map__pin_path(m));
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
+		    info.max_entries != bpf_map__max_entries(m))
+			bpf_map__set_max_entries(m, info.max_entries);
+		close(fd);
+	}
+	for (i = 0; i < opts->n_map_max; i++) {
+		m = bpf_object__find_map_by_name(skel->obj, opts->map_max[i].name);
+		if (m && sc_map_is_node(opts->map_max[i].name) && bpf_map__pin_path(m) &&
+		    !access(bpf_map__pin_path(m), F_OK)) {
+			pr_info("--map-max %s: the node's map is pinned already and keeps its "
+				"capacity\n",
+				opts->map_max[i].name);
+			continue;
+		}
+		err = m ? bpf_map__set_max_entries(m, opts->map_max[i].max_entries) : -ENOENT;
+		if (err) {
+			pr_warn("--map-max %s: %s\n", opts->map_max[i].name, strerror(-err));
+			return err;
+		}
+		pr_info("map %s: %u entries (--map-max)\n", opts->map_max[i].name,
+			opts->map_max[i].max_entries);
+	}
+	return 0;
+}
+
+static int sc_pod_load(struct sc_pod *pod, const struct sc_pod_opts *opts)
 {
 	int err;
 
@@ -317,6 +363,9 @@ static int sc_pod_load(struct sc_pod *pod)
 		return err;
 	}
 	err = sc_set_pin_paths(pod->skel, pod->pin_path);
+	if (err)
+		return err;
+	err = sc_set_map_max(pod->skel, opts);
 	if (err)
 		return err;
 	sc_set_level(pod->skel, pod->full);
@@ -361,8 +410,9 @@ static int sc_pod_attach(struct sc_pod *pod, const char *node)
 
 int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_opts *opts)
 {
-	char node[PATH_MAX];
+	char node[PATH_MAX], state[PATH_MAX];
 	int err, l, node_fd = -1;
+	bool fresh = false;
 
 	memset(pod, 0, sizeof(*pod));
 	pod->cgroup_fd = -1;
@@ -386,7 +436,10 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	err = node_fd = sc_pod_dirs(pod, node, sizeof(node));
 	if (err < 0)
 		goto out_close;
-	err = sc_pod_load(pod);
+	/* A new pod: if it does not start, what it pinned goes too. */
+	fresh = !sc_pin_map_path(state, sizeof(state), pod->pin_path, SC_MAP_STATE) &&
+		access(state, F_OK);
+	err = sc_pod_load(pod, opts);
 	if (err)
 		goto out_close;
 	/* Policy before programs: a connect on a fresh pod must find a policy. */
@@ -406,6 +459,9 @@ out_close:
 	sc_pod_close(pod);
 	if (node_fd >= 0)
 		close(node_fd);
+	/* After the node lock is let go: removing the node's objects takes it. */
+	if (fresh)
+		sc_pins_remove(pod->pin_path);
 	return err;
 }
 
@@ -515,6 +571,42 @@ static void sc_catch_up(struct sc_pod *pod, const struct sc_svc_maps *maps, __u3
 	pod->slot_cfg[slot] = cfg;
 }
 
+/*
+ * Whether a policy of C (compiled from CFG) fits in one slot of the pod's maps: half of each,
+ * the live policy keeping the other half. Checked before anything is written, so a policy that
+ * does not fit is refused whole with what it needs and the fix. (The selection tables of services
+ * are sized as they are built; the write into the idle slot fails then, and the live slot stays.)
+ */
+static int sc_policy_fits(const struct sc_pod *pod, const struct sc_config *cfg,
+			  const struct sc_compiled *c)
+{
+	struct {
+		const struct bpf_map *map;
+		size_t need;
+		const char *what;
+	} use[] = {
+		{pod->skel->maps.sc_ports, c->n_ports, "port entries"},
+		{pod->skel->maps.sc_cidrs, c->n_cidrs, "CIDR entries"},
+		{pod->skel->maps.sc_services, cfg->n_services, "services"},
+		{pod->skel->maps.sc_endpoints, sc_config_endpoints(cfg), "endpoints"},
+	};
+	size_t i, slot;
+
+	for (i = 0; i < sizeof(use) / sizeof(use[0]); i++) {
+		slot = bpf_map__max_entries(use[i].map) / SC_POLICY_SLOTS;
+		if (use[i].need <= slot)
+			continue;
+		pr_warn("%s: the policy needs %zu %s, one policy slot of %s holds %zu (half of its "
+			"%u entries: the live policy keeps the other half); shrink the policy, or "
+			"start the daemon with --map-max %s=%zu\n",
+			cfg->path, use[i].need, use[i].what, bpf_map__name(use[i].map), slot,
+			bpf_map__max_entries(use[i].map), bpf_map__name(use[i].map),
+			use[i].need * SC_POLICY_SLOTS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 {
 	int state_fd = bpf_map__fd(pod->skel->maps.sc_state);
@@ -535,11 +627,13 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	}
 	if (pod->netns_fd >= 0)
 		c.policy.flags |= SC_F_INBOUND;
+	err = sc_policy_fits(pod, cfg, &c);
+	if (err)
+		goto out_free;
 	err = sc_write_sets(pod, slot, &c);
 	if (err)
-		pr_warn("writing ports and CIDRs into slot %u: %s (%zu ports, %zu CIDRs; the maps "
-			"hold %d and %d)\n",
-			slot, strerror(-err), c.n_ports, c.n_cidrs, SC_MAX_PORTS, SC_MAX_CIDRS);
+		pr_warn("writing ports and CIDRs into slot %u: %s (%zu ports, %zu CIDRs)\n", slot,
+			strerror(-err), c.n_ports, c.n_cidrs);
 	if (!err)
 		err = sc_services_write(&maps, &pod->ids, slot, pod->slot_cfg[slot], cfg);
 	if (!err && bpf_map_update_elem(policy_fd, &slot, &c.policy, BPF_ANY))

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <limits.h>
+#include "abi.h"
 #include "config.h"
 #include "kernel_features.h"
 #include "pins.h"
@@ -38,6 +39,8 @@ struct sc_pod {
 
 struct sc_pod_opts {
 	bool allow_root_cgroup;
+	const struct sc_map_max *map_max; /* capacities in place of the built-in ones */
+	int n_map_max;
 };
 
 /* Check the target, load (reusing pinned maps), apply CFG, attach or adopt, pin. 0 or -errno;

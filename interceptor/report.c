@@ -66,7 +66,9 @@ static void sc_read_node_counters(const char *pin_path, __u64 *out)
 		sc_read_counters_of(node, SC_MAP_XSTATS, SC_X__MAX, out);
 }
 
-static long sc_count_entries(const char *pin_path, const char *name)
+/* Entries of the map NAME pinned under PIN_PATH, and its capacity as created (--map-max may
+ * differ from the built-in one) in *CAP, or -errno. */
+static long sc_count_entries(const char *pin_path, const char *name, long *cap)
 {
 	struct bpf_map_info info = {0};
 	__u32 len = sizeof(info);
@@ -81,6 +83,7 @@ static long sc_count_entries(const char *pin_path, const char *name)
 		close(fd);
 		return -EINVAL;
 	}
+	*cap = info.max_entries;
 	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, info.key_size);
 		prev = key;
@@ -90,16 +93,17 @@ static long sc_count_entries(const char *pin_path, const char *name)
 	return n;
 }
 
-/* Entries of sc_maps[I], or -errno. */
-static long sc_map_entries(const char *pin_path, size_t i)
+/* Entries of sc_maps[I], or -errno; its capacity in *CAP (the built-in one when unknown). */
+static long sc_map_entries(const char *pin_path, size_t i, long *cap)
 {
 	char node[PATH_MAX];
 
+	*cap = sc_maps[i].capacity;
 	if (!sc_maps[i].node)
-		return sc_count_entries(pin_path, sc_maps[i].name);
+		return sc_count_entries(pin_path, sc_maps[i].name, cap);
 	if (sc_node_path(node, sizeof(node), pin_path))
 		return -ENAMETOOLONG;
-	return sc_count_entries(node, sc_maps[i].name);
+	return sc_count_entries(node, sc_maps[i].name, cap);
 }
 
 static const char *sc_svc_name(const struct sc_report_src *src, __u32 id, char *buf, size_t len)
@@ -191,6 +195,7 @@ static void sc_prom_counters(struct sc_prom *p, enum sc_counter_family f,
 
 int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 {
+	long caps[SC_MAPID__MAX];
 	struct sc_prom p = SC_PROM_INIT;
 	__u64 counters[SC_C__MAX], node[SC_X__MAX];
 	struct sc_state st = {0};
@@ -235,7 +240,7 @@ int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 		       "Entries in each BPF map (both policy slots for policy maps).");
 	for (i = 0; i < SC_MAPID__MAX; i++) {
 		struct sc_prom_label l = {"map", sc_maps[i].name};
-		long n = sc_maps[i].counted ? sc_map_entries(src->pin_path, i) : -1;
+		long n = sc_maps[i].counted ? sc_map_entries(src->pin_path, i, &caps[i]) : -1;
 
 		if (n >= 0)
 			sc_prom_u64(&p, "sidecap_map_entries", &l, 1, n);
@@ -246,7 +251,7 @@ int sc_report_metrics(const struct sc_report_src *src, char **body, size_t *len)
 		struct sc_prom_label l = {"map", sc_maps[i].name};
 
 		if (sc_maps[i].counted)
-			sc_prom_u64(&p, "sidecap_map_capacity_entries", &l, 1, sc_maps[i].capacity);
+			sc_prom_u64(&p, "sidecap_map_capacity_entries", &l, 1, caps[i]);
 	}
 	return sc_prom_take(&p, body, len);
 }
@@ -272,6 +277,7 @@ static void sc_status_pick(void *arg, const char *svc, const char *ep, __u64 n)
 
 int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 {
+	long entries, cap;
 	__u64 counters[SC_C__MAX], node[SC_X__MAX];
 	struct sc_json_picks jp = {.out = out, .json = json};
 	struct sc_state st = {0};
@@ -313,12 +319,13 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 			fprintf(out, "%s\n    \"%s\": %llu", i ? "," : "", sc_node_counters[i].name,
 				(unsigned long long)node[i]);
 		fprintf(out, "\n  },\n  \"maps\": {");
-		for (i = 0, n = 0; i < SC_MAPID__MAX; i++)
-			if (sc_maps[i].counted)
-				fprintf(out,
-					"%s\n    \"%s\": {\"entries\": %ld, \"capacity\": %ld}",
-					n++ ? "," : "", sc_maps[i].name,
-					sc_map_entries(src->pin_path, i), sc_maps[i].capacity);
+		for (i = 0, n = 0; i < SC_MAPID__MAX; i++) {
+			if (!sc_maps[i].counted)
+				continue;
+			entries = sc_map_entries(src->pin_path, i, &cap);
+			fprintf(out, "%s\n    \"%s\": {\"entries\": %ld, \"capacity\": %ld}",
+				n++ ? "," : "", sc_maps[i].name, entries, cap);
+		}
 		fprintf(out, "\n  },\n  \"picks\": [");
 		sc_each_pick(src, sc_status_pick, &jp);
 		fprintf(out, "%s]\n}\n", jp.n ? "\n  " : "");
@@ -344,10 +351,14 @@ int sc_report_status(const struct sc_report_src *src, bool json, FILE *out)
 		if (node[i])
 			fprintf(out, "node     %-28s %llu\n", sc_node_counters[i].name,
 				(unsigned long long)node[i]);
-	for (i = 0; i < SC_MAPID__MAX; i++)
-		if (sc_maps[i].counted)
-			fprintf(out, "map      %-28s %ld / %ld\n", sc_maps[i].name,
-				sc_map_entries(src->pin_path, i), sc_maps[i].capacity);
+	for (i = 0; i < SC_MAPID__MAX; i++) {
+		if (!sc_maps[i].counted)
+			continue;
+		entries = sc_map_entries(src->pin_path, i, &cap);
+		/* At capacity: an insert fails (an LRU evicts its oldest entry instead). */
+		fprintf(out, "map      %-28s %ld / %ld%s\n", sc_maps[i].name, entries, cap,
+			entries >= cap ? " (full)" : "");
+	}
 	sc_each_pick(src, sc_status_pick, &jp);
 	return 0;
 }

@@ -49,6 +49,14 @@ static void sc_batch_free(struct sc_batch *b)
 	free(b->vals);
 }
 
+static unsigned int sc_map_capacity(int fd)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
 /* One syscall for the lot; the kernel stops at the first failure (a full map: -ENOSPC). */
 static int sc_batch_update(int fd, struct sc_batch *b)
 {
@@ -343,10 +351,13 @@ static int sc_services_commit(const struct sc_svc_maps *maps, uint32_t slot,
 	if (!err)
 		err = sc_batch_update(maps->services, &put.svc);
 	if (err)
-		pr_warn("writing services into policy slot %u: %s (%zu services, %zu table chunks, "
-			"%zu endpoints queued; capacities %d, %d, %d for both slots)\n",
-			slot, strerror(-err), put.svc.n, put.chunk.n, put.ep.n, SC_MAX_SERVICES,
-			SC_MAX_LBCHUNKS, SC_MAX_ENDPOINTS);
+		pr_warn("writing services into policy slot %u: %s (%zu services, %zu selection-table "
+			"chunks, %zu endpoints queued; sc_services, sc_lbtable and sc_endpoints hold "
+			"%u, %u and %u for both slots): the policy is refused and the live one stays; "
+			"fewer services or endpoints per service, or --map-max\n",
+			slot, strerror(-err), put.svc.n, put.chunk.n, put.ep.n,
+			sc_map_capacity(maps->services), sc_map_capacity(maps->lbtable),
+			sc_map_capacity(maps->endpoints));
 	else
 		pr_debug("slot %u: %zu services written, %zu removed\n", slot, put.svc.n,
 			 del.svc.n);

@@ -379,14 +379,19 @@ static void assert_ready(pid_t pid, const char *ready, const char *log, const ch
 	cr_assert_fail("%s not ready after 10 s:\n%s", what, slurp(log, text, sizeof(text)));
 }
 
-/* interceptor run on CONFIG, in the host namespace; files named after NAME in P.dir. */
-static pid_t start_daemon(const char *config, const char *name)
+/* interceptor run on CONFIG with EXTRA arguments, in the host namespace; files named after NAME
+ * in P.dir. */
+static pid_t start_daemon_with(const char *config, const char *name, const char *const extra[])
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[] = {T_BUILD "/interceptor", "run", "--config", (char *)config,
-			"--ready-file",		ready, NULL};
+	char *argv[32] = {T_BUILD "/interceptor", "run", "--config", (char *)config,
+			  "--ready-file", ready};
+	int n = 6;
 	pid_t pid;
 
+	while (extra && *extra && n < 30)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
 	snprintf(ready, sizeof(ready), "%s/%s.ready", P.dir, name);
 	snprintf(log, sizeof(log), "%s/%s.log", P.dir, name);
 	unlink(ready);
@@ -395,9 +400,20 @@ static pid_t start_daemon(const char *config, const char *name)
 	return pid;
 }
 
+static pid_t start_daemon(const char *config, const char *name)
+{
+	return start_daemon_with(config, name, NULL);
+}
+
 pid_t tpod_start_daemon(void)
 {
 	P.daemon = start_daemon(P.config, "daemon");
+	return P.daemon;
+}
+
+pid_t tpod_start_daemon_with(const char *const extra[])
+{
+	P.daemon = start_daemon_with(P.config, "daemon", extra);
 	return P.daemon;
 }
 
@@ -562,10 +578,15 @@ void tpeer_remove_cgroup(struct tpeer *q)
 
 pid_t tpeer_start_daemon(struct tpeer *q)
 {
+	return tpeer_start_daemon_with(q, NULL);
+}
+
+pid_t tpeer_start_daemon_with(struct tpeer *q, const char *const extra[])
+{
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s-daemon", q->name);
-	q->daemon = start_daemon(q->config, name);
+	q->daemon = start_daemon_with(q->config, name, extra);
 	return q->daemon;
 }
 

@@ -104,6 +104,8 @@ int tpod_kill(pid_t pid, int sig);
 
 /* The interceptor daemon on P.config, waited for until attached. */
 pid_t tpod_start_daemon(void);
+/* The same with more arguments to `interceptor run` (up to a NULL), e.g. --map-max. */
+pid_t tpod_start_daemon_with(const char *const extra[]);
 /* proxy-stub as uid 1337 in the pod (outbound 127.0.0.1:15001 and [::1]:15001, --log). */
 pid_t tpod_start_proxy(void);
 /* The same with more arguments (e.g. --inbound 0.0.0.0:15006). */
@@ -142,6 +144,7 @@ void tpeer_write_config(struct tpeer *q, const char *extra);
  * are P.dir/<name>-daemon.log and <name>-proxy.log; servers share P's numbering
  * (t_server_report). */
 pid_t tpeer_start_daemon(struct tpeer *q);
+pid_t tpeer_start_daemon_with(struct tpeer *q, const char *const extra[]);
 /* Kill whatever runs in Q's cgroup and remove the cgroup: the pod is deleted. */
 void tpeer_remove_cgroup(struct tpeer *q);
 pid_t tpeer_start_proxy_with(struct tpeer *q, const char *const extra[]);
