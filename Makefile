@@ -25,6 +25,8 @@ BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 # No libbpf in these: the unit tests link them alone.
 CORE_SRCS := interceptor/config.c interceptor/config_cache.c interceptor/htab.c interceptor/policy.c interceptor/log.c interceptor/lb.c \
 	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c interceptor/iptables.c
+# Kubernetes front end: inject and from-istio (libyaml documents, no libbpf).
+CORE_SRCS += interceptor/k8s.c interceptor/istio.c interceptor/inject.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 STUB_SRCS := $(wildcard proxy-stub/*.c)

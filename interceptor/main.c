@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "inject.h"
 #include "interceptor.h"
 #include "iptables.h"
 #include "log.h"
@@ -42,7 +43,10 @@ static void usage(FILE *out)
 		     "       interceptor check\n"
 		     "       interceptor cleanup --config FILE [--mode ebpf|iptables]\n"
 		     "       interceptor status --config FILE [--json]\n"
-		     "       interceptor iptables-rules --config FILE [--family 4|6]\n");
+		     "       interceptor iptables-rules --config FILE [--family 4|6]\n"
+		     "       interceptor inject [-f FILE|-] [--image IMAGE] [--proxy-uid UID]\n"
+		     "       interceptor from-istio --annotations FILE [--proxy-uid UID]\n"
+		     "       interceptor from-istio -- ISTIO-IPTABLES-FLAGS...\n");
 }
 
 /* Load and validate FILE, printing every problem. 0 or -errno. */
@@ -180,6 +184,10 @@ int main(int argc, char **argv)
 		return sc_cmd_status(argc, argv);
 	if (!strcmp(cmd, "iptables-rules"))
 		return cmd_iptables_rules(argc, argv);
+	if (!strcmp(cmd, "inject"))
+		return sc_cmd_inject(argc, argv);
+	if (!strcmp(cmd, "from-istio"))
+		return sc_cmd_from_istio(argc, argv);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
