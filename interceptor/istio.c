@@ -656,11 +656,20 @@ static const struct istio_annotation istio_annotations[] = {
 	{"sidecar.istio.io/userVolume", WHY_ENVOY},
 	{"sidecar.istio.io/userVolumeMount", WHY_ENVOY},
 	{"sidecar.istio.io/capNetBindService", WHY_ENVOY},
+	{"readiness.status.sidecar.istio.io/applicationPorts", WHY_ENVOY},
+	{"readiness.status.sidecar.istio.io/failureThreshold", WHY_ENVOY},
+	{"readiness.status.sidecar.istio.io/initialDelaySeconds", WHY_ENVOY},
+	{"readiness.status.sidecar.istio.io/periodSeconds", WHY_ENVOY},
 };
 
-static bool has_prefix(const char *s, const char *prefix)
+/* Whether KEY is in Istio's sidecar annotation domains (sidecar.istio.io and below it). */
+static bool sidecar_domain(const char *key)
 {
-	return !strncmp(s, prefix, strlen(prefix));
+	const char *slash = strchr(key, '/');
+	size_t len = slash ? (size_t)(slash - key) : 0, n = strlen("sidecar.istio.io");
+
+	return len >= n && !strncmp(slash - n, "sidecar.istio.io", n) &&
+	       (len == n || slash[-(long)n - 1] == '.');
 }
 
 /* Warn about KEY unless it is an annotation sidecap honours, or not one of Istio's sidecar's. */
@@ -675,7 +684,7 @@ static void check_annotation(const char *key, const char *who, FILE *msgs)
 			warn(msgs, who, key, "%s", istio_annotations[i].why);
 		return;
 	}
-	if (!has_prefix(key, ANN_TRAFFIC) && !has_prefix(key, ANN_SIDECAR))
+	if (!sidecar_domain(key))
 		return;
 	for (i = 0; i < sizeof(istio_annotations) / sizeof(istio_annotations[0]); i++) {
 		if (!strcasecmp(key, istio_annotations[i].name)) {
