@@ -33,7 +33,8 @@ STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
-.PHONY: all deps test test-unit test-integration demo bench bench-policy clean format
+.PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
+	test-pod k8s-schema
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
      $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
@@ -101,6 +102,21 @@ bench: deps
 bench-policy: deps
 	$(MAKE) all
 	scripts/bench-policy.sh
+
+# The OCI image localhost/sidecap:VERSION, FROM scratch, built offline (deploy/image.sh).
+IMAGE_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+image: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/tcptool
+	deploy/image.sh $(IMAGE_VERSION)
+
+# The example played by podman kube play, as root (tests/pod/run.sh; docs/kubernetes.md).
+test-pod: deps
+	$(MAKE) all
+	$(MAKE) image
+	tests/pod/run.sh
+
+# Kubernetes' API models (Debian's python3-kubernetes) for the offline manifest checks.
+k8s-schema:
+	tests/k8s/fetch-schema.sh
 
 clean:
 	rm -rf $(BUILD)

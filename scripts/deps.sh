@@ -7,6 +7,7 @@ pkgs=(
 	libyaml-dev libuv1-dev libcriterion-dev libmicrohttpd-dev libssl-dev
 	iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
 	gnuplot-nox python3 jq conntrack nftables
+	python3-yaml podman runc catatonit
 )
 
 missing=()
