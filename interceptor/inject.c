@@ -199,10 +199,10 @@ static int istio_init_argv(struct job *j, char ***argv, int *argc, FILE *msgs)
 			"initContainers istio-init does not run istio-iptables, so its capture "
 			"settings are unknown; remove it, and give the settings as annotations");
 	}
-	*argv = v;
-	*argc = n;
-	/* v[start] is istio-iptables itself; sc_istio_from_flags() skips it. */
+	/* From istio-iptables itself (a pilot-agent command may precede it), which
+	 * sc_istio_from_flags() skips as the program name. */
 	memmove(v, v + start, (n - start) * sizeof(*v));
+	*argv = v;
 	*argc = n - start;
 	return 0;
 }
