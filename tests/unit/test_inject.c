@@ -92,8 +92,8 @@ static void assert_policy_parses(const char *policy)
 
 	cr_assert_geq(asprintf(&text, "%s%s", cgroup, policy), 0);
 	err = sc_config_parse_string("policy.yaml", text, strlen(text), &cfg, &diags);
-	cr_assert_eq(err, 0, "policy does not parse: %s: %s\n%s",
-		     diags.n ? diags.v[0].key : "", diags.n ? diags.v[0].msg : "", policy);
+	cr_assert_eq(err, 0, "policy does not parse: %s: %s\n%s", diags.n ? diags.v[0].key : "",
+		     diags.n ? diags.v[0].msg : "", policy);
 	sc_config_free(&cfg);
 	sc_diags_free(&diags);
 	free(text);
