@@ -481,6 +481,9 @@ int sc_cmd_inject(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The file may also be given alone, as "inject web.yaml" or "inject -". */
+	if (optind + 1 == argc)
+		file = argv[optind++];
 	if (optind != argc) {
 		inject_usage(stderr);
 		return 2;
