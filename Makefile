@@ -25,10 +25,12 @@ BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 # No libbpf in these: the unit tests link them alone.
 CORE_SRCS := interceptor/config.c interceptor/config_cache.c interceptor/htab.c interceptor/policy.c interceptor/log.c interceptor/lb.c \
 	     interceptor/watch.c interceptor/metrics.c interceptor/prom.c interceptor/iptables.c
-# Kubernetes front end: inject and from-istio (libyaml documents, no libbpf).
-CORE_SRCS += interceptor/k8s.c interceptor/istio.c interceptor/inject.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
+# Kubernetes front end: inject and from-istio (libyaml documents, no libbpf), so a core source.
+K8S_SRCS := interceptor/k8s.c interceptor/istio.c interceptor/inject.c
+DAEMON_SRCS := $(filter-out $(K8S_SRCS),$(DAEMON_SRCS))
+CORE_SRCS += $(K8S_SRCS)
 STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
