@@ -2,7 +2,8 @@
 /*
  * capprobe: what a container's capabilities and seccomp profile let the interceptor do. It
  * loads sidecap's BPF object, pins one map, and attaches each program where the interceptor
- * does (cgroup programs to CGROUP, sk_lookup to its own network namespace, sk_msg to a sockhash),
+ * does (cgroup programs to CGROUP, sk_lookup to its own network namespace, sk_msg to a sockhash,
+ * iterators as iterator links),
  * detaching each at once, and prints one line per step: "STEP ok" or "STEP ERRNAME". Nothing is
  * left attached or pinned. tests/pod/run.sh runs it in containers with different privileges.
  *
@@ -90,11 +91,24 @@ int main(int argc, char **argv)
 						 BPF_SK_MSG_VERDICT);
 			err = err ? -errno : 0;
 			break;
-		default:
+		case BPF_PROG_TYPE_TRACING:
+			/* A BPF iterator: a link made, and destroyed, without reading it. */
+			link = bpf_program__attach_iter(prog, NULL);
+			err = link ? 0 : -errno;
+			bpf_link__destroy(link);
+			break;
+		case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+		case BPF_PROG_TYPE_CGROUP_SOCK:
+		case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+		case BPF_PROG_TYPE_SOCK_OPS:
 			link = bpf_program__attach_cgroup(prog, cg);
 			err = link ? 0 : -errno;
 			bpf_link__destroy(link);
 			break;
+		default:
+			printf("attach %s skipped (program type %d)\n", bpf_program__name(prog),
+			       bpf_program__type(prog));
+			continue;
 		}
 		step("attach", bpf_program__name(prog), err);
 	}

@@ -53,9 +53,10 @@ command -v podman >/dev/null || die "podman is missing (scripts/deps.sh installs
 
 pod_id=
 infra_pid=
-# What is pinned in this run's bpffs, less maps.debug and progs.debug, which the kernel's
-# bpf_preload puts in every bpffs it mounts.
-pins() { find "$RUN/bpf" -mindepth 1 ! -name maps.debug ! -name progs.debug; }
+# What is pinned in this run's bpffs (pinned objects are regular files there), less maps.debug
+# and progs.debug, which the kernel's bpf_preload puts in every bpffs it mounts. Directories are
+# not objects: the interceptor keeps its pin root (sidecap/) for the pods to come.
+pins() { find "$RUN/bpf" -mindepth 1 -type f ! -name maps.debug ! -name progs.debug; }
 remote_pids=()
 
 cleanup() {
@@ -109,7 +110,7 @@ capprobe() { # capprobe SECCOMP CAPS...: capprobe's output in a container with C
 }
 summary() { # the steps that failed, or "all ok"
 	local bad
-	bad=$(grep -v ' ok$' <<<"$1" | tr '\n' ' ')
+	bad=$(grep -v -e ' ok$' -e ' skipped ' <<<"$1" | tr '\n' ' ')
 	echo "${bad:-all ok}"
 }
 probe() { # probe NAME SECCOMP CAPS...: capprobe's steps that failed, printed and kept in $got
