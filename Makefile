@@ -29,11 +29,16 @@ CORE_SRCS := interceptor/abi.c interceptor/cgroup_auto.c $(wildcard interceptor/
 	     interceptor/iptables.c
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
+# Kubernetes front end: inject and from-istio (libyaml documents, no libbpf), so a core source.
+K8S_SRCS := interceptor/k8s.c interceptor/istio.c interceptor/inject.c
+DAEMON_SRCS := $(filter-out $(K8S_SRCS),$(DAEMON_SRCS))
+CORE_SRCS += $(K8S_SRCS)
 STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
-.PHONY: all deps test test-unit test-integration demo bench bench-policy clean format
+.PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
+	test-pod k8s-schema
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
      $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
@@ -101,6 +106,21 @@ bench: deps
 bench-policy: deps
 	$(MAKE) all
 	bench/policy.sh
+
+# The OCI image localhost/sidecap:VERSION, FROM scratch, built offline (deploy/image.sh).
+IMAGE_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+image: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/tcptool
+	deploy/image.sh $(IMAGE_VERSION)
+
+# The example played by podman kube play, as root (tests/pod/run.sh; docs/kubernetes.md).
+test-pod: deps
+	$(MAKE) all
+	$(MAKE) image
+	tests/pod/run.sh
+
+# Kubernetes' API models (Debian's python3-kubernetes) for the offline manifest checks.
+k8s-schema:
+	tests/k8s/fetch-schema.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "inject.h"
 #include "interceptor.h"
 #include "iptables.h"
 #include "log.h"
@@ -40,14 +41,17 @@ static int sc_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: interceptor run --config FILE [--mode ebpf|iptables] [--keep] "
-		     "[--allow-root-cgroup] [--ready-file FILE] [-v]\n"
+		     "[--allow-root-cgroup] [--ready-file FILE] [--map-max MAP=N] [-v]\n"
 		     "       interceptor validate FILE\n"
 		     "       interceptor check\n"
 		     "       interceptor cleanup --config FILE [--mode ebpf|iptables]\n"
 		     "       interceptor cleanup --stale [--pin-root DIR]\n"
 		     "       interceptor status --config FILE [--json]\n"
 		     "       interceptor ready --config FILE\n"
-		     "       interceptor iptables-rules --config FILE [--family 4|6]\n");
+		     "       interceptor iptables-rules --config FILE [--family 4|6]\n"
+		     "       interceptor inject [-f FILE|-] [--image IMAGE] [--proxy-uid UID]\n"
+		     "       interceptor from-istio --annotations FILE [--proxy-uid UID]\n"
+		     "       interceptor from-istio -- ISTIO-IPTABLES-FLAGS...\n");
 }
 
 /*
@@ -148,6 +152,10 @@ int main(int argc, char **argv)
 		return sc_cmd_status(argc, argv);
 	if (!strcmp(cmd, "iptables-rules"))
 		return cmd_iptables_rules(argc, argv);
+	if (!strcmp(cmd, "inject"))
+		return sc_cmd_inject(argc, argv);
+	if (!strcmp(cmd, "from-istio"))
+		return sc_cmd_from_istio(argc, argv);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -3,6 +3,7 @@
 set -euo pipefail
 
 pkgs=(
+	python3-yaml podman runc catatonit
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libyaml-dev libuv1-dev libcriterion-dev libmicrohttpd-dev libssl-dev
 	iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
