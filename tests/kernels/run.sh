@@ -22,7 +22,8 @@ cd "$(dirname "$0")/../.." || exit 1
 repo=$(pwd -P)
 
 kernels="5.10 6.1 6.12"
-timeout=2400
+# The whole suite takes 12-14 min on 6.1 under emulation (KERNEL-NOTES.md); 5.10 is slower.
+timeout=3600
 boot_timeout=180
 accel=auto
 append=""
@@ -71,8 +72,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+# Times in microseconds from bash itself (EPOCHREALTIME without its decimal point): the wait loop
+# below forks nothing but sleep, so as not to take CPU from the emulator.
+secs() { printf '%d.%d' $((($2 - $1) / 1000000)) $((($2 - $1) / 100000 % 10)); }
 
 # boot RELEASE ACCEL LIMIT CMD...: boots one guest and waits for it to power off, at most LIMIT
 # seconds (and boot_timeout to reach userspace). Sets g_boot, g_wall, g_rc ("" when the guest
@@ -100,11 +102,15 @@ boot() {
 	else
 		accel_opts=(-accel "tcg,thread=multi" -cpu max)
 	fi
+	# panic=-1 with -no-reboot: a panicking guest ends qemu at once. tsc=reliable: the emulated
+	# vCPUs read one TSC derived from the host's clock, but the kernel's sync check sees them
+	# skew and falls back to the emulated HPET, which makes every clock read exit to the device
+	# model (the unit tests ran 10-15% faster on TSC).
 	local t0 t_boot="" t_end
-	t0=$(now)
+	t0=${EPOCHREALTIME//[.,]/}
 	qemu-system-x86_64 -name "sidecap-$rel" "${accel_opts[@]}" -m 4G -smp 2 \
 		-kernel "$tree/boot/vmlinuz-$rel" -initrd "$tree/sidecap-initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=4 $append" \
+		-append "console=ttyS0 panic=-1 loglevel=4 tsc=reliable $append" \
 		-nic none -nographic -monitor none -no-reboot -serial "file:$share/console" \
 		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$share,mount_tag=results,security_model=none" \
@@ -115,11 +121,11 @@ boot() {
 	local elapsed
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		sleep 0.2
-		[ -z "$t_boot" ] && [ -f "$share/booted" ] && t_boot=$(now)
-		elapsed=$(secs "$t0" "$(now)")
-		if [ -z "$t_boot" ] && awk -v e="$elapsed" -v l="$boot_timeout" 'BEGIN { exit !(e > l) }'; then
+		[ -z "$t_boot" ] && [ -f "$share/booted" ] && t_boot=${EPOCHREALTIME//[.,]/}
+		elapsed=$(((${EPOCHREALTIME//[.,]/} - t0) / 1000000))
+		if [ -z "$t_boot" ] && [ "$elapsed" -ge "$boot_timeout" ]; then
 			g_why="did not reach userspace in ${boot_timeout} s"
-		elif awk -v e="$elapsed" -v l="$limit" 'BEGIN { exit !(e > l) }'; then
+		elif [ "$elapsed" -ge "$limit" ]; then
 			g_why="still running after ${limit} s"
 		fi
 		if [ -n "$g_why" ]; then
@@ -129,7 +135,7 @@ boot() {
 	done
 	wait "$qemu_pid" 2>/dev/null
 	qemu_pid=""
-	t_end=$(now)
+	t_end=${EPOCHREALTIME//[.,]/}
 	g_boot=$([ -n "$t_boot" ] && secs "$t0" "$t_boot" || echo "-")
 	g_wall=$(secs "$t0" "$t_end")
 	g_rc=$(cat "$share/rc" 2>/dev/null)
@@ -177,7 +183,9 @@ for fam in $kernels; do
 	if [ -n "$g_why" ] || [ -z "$g_rc" ]; then
 		failed=1
 		echo "$rel: FAILED (${g_why:-the guest stopped before the command finished}), boot ${g_boot} s, wall ${g_wall} s; last console lines:"
-		grep -av '^[[:space:]]*$' "$share/console" | tail -n 15 | sed 's/^/    /'
+		# The firmware's terminal escapes and CRs would garble the report.
+		tr -d '\r' <"$share/console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' |
+			grep -av '^[[:space:]]*$' | tail -n 15 | sed 's/^/    /'
 		[ -s "$share/qemu.out" ] && sed 's/^/    qemu: /' "$share/qemu.out"
 	else
 		[ "$g_rc" = 0 ] || failed=1
