@@ -7,7 +7,8 @@
 # Files of the results share: env (read: KREL, KMODDIR, KMODULES), job (read: the command),
 # booted, out, rc (written).
 #
-# Tests write to /tmp, /run, /var/tmp and /root: stage 1 (init) put a tmpfs on each.
+# Writable here: /tmp, /run, /var/tmp and /root (tmpfs from stage 1), /dev/shm (below). The suite
+# writes only to /run and /tmp; a whole tests/run on 6.1 and 6.12 hit no read-only path.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 res=/run/kguest/results
