@@ -3,6 +3,7 @@
 #   make test     install missing Debian packages, build, run unit + integration tests
 #   make demo     install missing Debian packages, build, run the demo pod
 #   make bench    the benchmark (see docs/benchmarks.md)
+#   make test-kernels  the tests inside qemu guests of Debian's 5.10, 6.1 and 6.12 kernels
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -38,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
 .PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
-	test-pod k8s-schema
+	test-pod k8s-schema kernels test-kernels
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
      $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
@@ -121,6 +122,19 @@ test-pod: deps
 # Kubernetes' API models (Debian's python3-kubernetes) for the offline manifest checks.
 k8s-schema:
 	tests/k8s/fetch-schema.sh
+
+# The kernels our users' nodes run, booted under qemu from Debian's own packages (unpacked into
+# build/kernels/, never installed): KERNELS picks them, KERNEL_CMD is what runs in each guest.
+# Run test-kernels under the machine lock (flock /tmp/sidecap-heavy.lock make test-kernels).
+KERNELS    ?= 5.10 6.1 6.12
+KERNEL_CMD ?= tests/run
+kernels: deps
+	scripts/deps.sh kernels
+	tests/kernels/fetch.sh $(KERNELS)
+
+test-kernels: kernels
+	$(MAKE) all
+	tests/kernels/run.sh --kernels "$(KERNELS)" -- $(KERNEL_CMD)
 
 clean:
 	rm -rf $(BUILD)

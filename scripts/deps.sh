@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, tests and demo need, when any is missing.
+# "deps.sh kernels" adds what the qemu guests of make test-kernels need (tests/kernels/).
 set -euo pipefail
 
 pkgs=(
@@ -9,6 +10,8 @@ pkgs=(
 	iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
 	gnuplot-nox python3 jq conntrack nftables prometheus
 )
+# kmod: depmod for the unpacked kernels, and the guests' modprobe (seen through the 9p root).
+[ "${1:-}" = kernels ] && pkgs+=(qemu-system-x86 busybox-static kmod xz-utils debian-archive-keyring)
 
 missing=()
 for p in "${pkgs[@]}"; do
