@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
+#include "kernel_features.h"
 #include "sidecap.h"
 
 struct tpod P;
@@ -159,18 +161,41 @@ int tpod_kill(pid_t pid, int sig)
 	return st;
 }
 
+/* SIGKILL every process listed in CGROUP's cgroup.procs: cgroup.kill came in Linux 5.14. */
+static void kill_cgroup_procs(const char *cgroup)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d", &pid) == 1)
+		if (pid > 1)
+			kill(pid, SIGKILL);
+	fclose(f);
+}
+
 /* Kill whatever is left in CGROUP, then remove it. */
 static void remove_cgroup(const char *cgroup)
 {
 	char path[PATH_MAX];
+	bool has_kill;
 	int i;
 
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cgroup);
-	if (access(path, F_OK))
+	if (access(cgroup, F_OK))
 		return;
-	write_file(path, "1");
-	for (i = 0; i < 100 && rmdir(cgroup) && errno == EBUSY; i++)
+	snprintf(path, sizeof(path), "%s/cgroup.kill", cgroup);
+	has_kill = access(path, F_OK) == 0;
+	if (has_kill)
+		write_file(path, "1");
+	for (i = 0; i < 100 && rmdir(cgroup) && errno == EBUSY; i++) {
+		if (!has_kill)
+			kill_cgroup_procs(cgroup);
 		usleep(20000);
+	}
 }
 
 void tpod_teardown(void)
@@ -1066,4 +1091,63 @@ void t_assert_haproxy_logged(const char *conn)
 	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
 		usleep(10000);
 	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
+}
+
+unsigned int t_scaled(unsigned int n)
+{
+	const char *env = getenv("SIDECAP_TEST_SCALE");
+	unsigned long pct = 100, r;
+	char *end;
+
+	if (env && *env) {
+		pct = strtoul(env, &end, 10);
+		cr_assert(*end == 0 && pct >= 1 && pct <= 100,
+			  "SIDECAP_TEST_SCALE=%s: give a percentage from 1 to 100", env);
+	}
+	r = (unsigned long)n * pct / 100;
+	return r ? r : 1;
+}
+
+const char *t_scaled_str(unsigned int n)
+{
+	static char bufs[4][16];
+	static unsigned int next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%u", t_scaled(n));
+	return b;
+}
+
+static const struct {
+	const char *field, *name, *version;
+	size_t offset;
+} t_features[] = {
+#define T_FEATURE(field, name, version, without) {#field, name, version, offsetof(struct sc_features, field)},
+	SC_FEATURES(T_FEATURE)
+#undef T_FEATURE
+};
+
+bool t_have(const char *feature)
+{
+	struct sc_features f;
+	size_t i;
+
+	for (i = 0; i < sizeof(t_features) / sizeof(t_features[0]); i++)
+		if (!strcmp(t_features[i].field, feature))
+			break;
+	cr_assert_lt(i, sizeof(t_features) / sizeof(t_features[0]), "no kernel feature %s",
+		     feature);
+	cr_assert_eq(sc_features_probe(&f), 0, "probing the kernel's features");
+	return *(bool *)((char *)&f + t_features[i].offset);
+}
+
+void t_need(const char *feature)
+{
+	size_t i;
+
+	if (t_have(feature))
+		return;
+	for (i = 0; strcmp(t_features[i].field, feature); i++)
+		;
+	cr_skip_test("needs Linux %s (%s)", t_features[i].version, t_features[i].name);
 }
