@@ -4,17 +4,33 @@
 #   make demo     install missing Debian packages, build, run the demo pod
 #   make bench    the benchmark (see docs/benchmarks.md)
 #   make test-kernels  the tests inside qemu guests of Debian's 5.10, 6.1 and 6.12 kernels
+#   make test SANITIZE=1   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz      the libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each (docs/reliability.md)
 
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
-BUILD     := build
+# SANITIZE=1: every C program and test binary built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, no recovery (the first finding aborts), into a build dir of its own
+# so that the two builds never mix objects. The BPF programs are not host code: built as ever.
+SANITIZE  ?= 0
+ifeq ($(SANITIZE),1)
+# clang: GCC 12's runtime of the two together writes UBSan's reports to stderr whatever
+# log_path says, and tests/run finds the reports of killed daemons by their files.
+CC        := clang
+BUILD     ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	     -Wno-unknown-warning-option
+else
+BUILD     ?= build
+SAN_FLAGS :=
+endif
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	     -D_GNU_SOURCE -Ibpf -Iinterceptor -I$(BUILD)
+	     -D_GNU_SOURCE -Ibpf -Iinterceptor -I$(BUILD) $(SAN_FLAGS)
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 	      -I/usr/include/$(MULTIARCH) -Ibpf
 
@@ -66,7 +82,8 @@ $(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/si
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml -luv -lmicrohttpd -lm
 
 $(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h
-	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -o $@ $(INTEG_SRCS) \
+	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -DT_BUILD='"$(BUILD)"' \
+		-o $@ $(INTEG_SRCS) \
 		-lcriterion -lbpf -lcrypto
 
 $(BUILD)/tcptool: tests/tools/tcptool.c | $(BUILD)
@@ -89,7 +106,7 @@ deps:
 
 test: deps
 	$(MAKE) all
-	tests/run
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
 test-unit: $(BUILD)/test-unit
 	$(BUILD)/test-unit

@@ -180,7 +180,10 @@ const char *t_read_file(const char *path, char *buf, size_t len);
 /* Count of lines in file PATH containing NEEDLE. */
 int file_count(const char *path, const char *needle);
 
+/* Where the programs under test are: build, or build/asan (make test SANITIZE=1). */
+#ifndef T_BUILD
 #define T_BUILD "build"
+#endif
 
 /* GET PATH from 127.0.0.1:PORT (the daemon's metrics, in the host namespace); the body in OUT.
  * Returns the HTTP status, or -1. */
