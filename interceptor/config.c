@@ -297,7 +297,9 @@ out_parser:
 	for (i = 0; i < p.n_svcs; i++)
 		free(p.svcs[i].eps);
 	free(p.svcs);
-	sc_diags_sort(p.diags->v + first, p.diags->n - first);
+	/* No diagnostics: v may be NULL, and NULL + 0 is undefined. */
+	if (p.diags->n > first)
+		sc_diags_sort(p.diags->v + first, p.diags->n - first);
 	sc_diags_free(&scratch);
 	err = p.err ? p.err : p.errors ? -EINVAL : 0;
 	if (err)
