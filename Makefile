@@ -54,6 +54,7 @@ STUB_SRCS := $(wildcard proxy-stub/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
+.PHONY: fuzz fuzz-ci fuzz-build test-sanitize-ci
 .PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
 	test-pod k8s-schema kernels test-kernels
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
@@ -74,14 +75,14 @@ $(BUILD)/interceptor: $(DAEMON_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bp
 		      $(BUILD)/sidecap.skel.h
 	$(CC) $(CFLAGS) -o $@ $(DAEMON_SRCS) $(CORE_SRCS) $(DAEMON_LIBS)
 
-$(BUILD)/proxy-stub: $(STUB_SRCS) $(wildcard proxy-stub/*.h)
+$(BUILD)/proxy-stub: $(STUB_SRCS) $(wildcard proxy-stub/*.h) | $(BUILD)
 	$(CC) $(CFLAGS) -Iproxy-stub -o $@ $(STUB_SRCS) -luv
 
 $(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/sidecap.h \
-		   tests/tools/promcheck.c
+		   tests/tools/promcheck.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml -luv -lmicrohttpd -lm
 
-$(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h
+$(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h | $(BUILD)
 	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -DT_BUILD='"$(BUILD)"' \
 		-o $@ $(INTEG_SRCS) \
 		-lcriterion -lbpf -lcrypto
@@ -152,6 +153,33 @@ kernels: deps
 test-kernels: kernels
 	$(MAKE) all
 	tests/kernels/run.sh --kernels "$(KERNELS)" -- $(KERNEL_CMD)
+
+# libFuzzer targets (tests/fuzz/), built by clang with the fuzzer, ASan and UBSan into
+# build/fuzz whatever BUILD is. make fuzz runs each for FUZZ_SECONDS from the checked-in seeds
+# (tests/fuzz/corpus/<target>/) plus what earlier runs found (build/fuzz/corpus/<target>/), and
+# prints each one's executions and coverage; logs and crashes stay in build/fuzz/.
+FUZZ_TARGETS := fuzz_config fuzz_config_edit fuzz_iptables fuzz_inject
+FUZZ_BUILD   := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wno-missing-field-initializers -D_GNU_SOURCE -Ibpf -Iinterceptor -Itests/fuzz \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/unit/config_same.h $(CORE_SRCS) \
+		 $(wildcard interceptor/*.h) bpf/sidecap.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) -lyaml -luv -lmicrohttpd -lm
+
+fuzz-build: $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What CI runs: 20 s a target, enough to replay every seed and find a shallow regression.
+fuzz-ci: deps
+	$(MAKE) fuzz-build
+	tests/fuzz/run.sh 20 $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD)
