@@ -41,6 +41,7 @@ BPF_HDRS  := bpf/sidecap.h $(wildcard bpf/lib/*.h)
 
 # No libbpf in these: the unit tests link them alone.
 CORE_SRCS := interceptor/abi.c interceptor/cgroup_auto.c $(wildcard interceptor/config*.c) \
+	     interceptor/yaml_load.c \
 	     interceptor/htab.c interceptor/policy.c interceptor/services_plan.c interceptor/log.c \
 	     interceptor/lb.c interceptor/watch.c interceptor/metrics.c interceptor/prom.c \
 	     interceptor/iptables.c

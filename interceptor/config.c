@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "yaml_load.h"
 
 /* The keys of MAP, as "a, b, c". */
 static void sc_allowed(const struct sc_key *map, char *buf, size_t size)
@@ -222,7 +223,7 @@ static void sc_check_single_document(struct sc_parser *p, yaml_parser_t *parser)
 	yaml_document_t next;
 	yaml_node_t *root;
 
-	if (!yaml_parser_load(parser, &next)) {
+	if (!sc_yaml_load(parser, &next)) {
 		sc_syntax_error(p, parser);
 		return;
 	}
@@ -263,7 +264,7 @@ static int sc_parse_text(const char *name, const char *text, size_t len, int mod
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
+	if (!sc_yaml_load(&parser, &doc)) {
 		sc_syntax_error(&p, &parser);
 		goto out_parser;
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "k8s.h"
+#include "yaml_load.h"
 
 static yaml_node_t *node(yaml_document_t *doc, int i)
 {
@@ -81,7 +82,7 @@ int sc_k8s_load(const char *name, const char *text, size_t len, struct sc_k8s_do
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	for (;;) {
-		if (!yaml_parser_load(&parser, &doc)) {
+		if (!sc_yaml_load(&parser, &doc)) {
 			fprintf(msgs, "%s:%zu:%zu: YAML error: %s%s%s\n", name,
 				parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 				parser.problem ? parser.problem : "cannot be read",
@@ -459,7 +460,7 @@ int sc_k8s_add_yaml(yaml_document_t *doc, const char *text)
 	if (!yaml_parser_initialize(&parser))
 		return 0;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
-	if (yaml_parser_load(&parser, &src)) {
+	if (sc_yaml_load(&parser, &src)) {
 		if (yaml_document_get_root_node(&src))
 			copy = copy_node(doc, &src, 1);
 		yaml_document_delete(&src);
