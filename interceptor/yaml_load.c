@@ -3,11 +3,15 @@
  * The document of a libyaml event stream, built node by node with libyaml's own document API, so
  * that the result is freed with yaml_document_delete() like any other. yaml_load.h says why.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "htab.h"
 #include "yaml_load.h"
+
+const char sc_yaml_depth_problem[] = "collections nested more than 64 deep; a policy needs 5 "
+				    "(close the extra [ or {, or indent less)";
 
 /* An open collection, and for a mapping its key waiting for a value (0: none yet). */
 struct sc_open {
@@ -69,14 +73,24 @@ static int sc_placed(struct sc_loader *l, int id, yaml_char_t *anchor, yaml_mark
 		     yaml_mark_t end)
 {
 	yaml_node_t *node;
+	size_t first;
+	int err;
 
 	if (!id)
 		return sc_nomem(l);
 	node = yaml_document_get_node(l->doc, id);
 	node->start_mark = start;
 	node->end_mark = end;
-	/* A later anchor of the same name replaces the earlier one, as YAML 1.2 says. */
-	if (anchor && sc_htab_set(&l->anchors, anchor, strlen((char *)anchor), (size_t)id) < 0)
+	/* An anchor given twice is an error, as libyaml's loader has it. */
+	err = anchor ? sc_htab_add(&l->anchors, anchor, strlen((char *)anchor), (size_t)id) : 0;
+	if (err == -EEXIST) {
+		sc_htab_find(&l->anchors, anchor, strlen((char *)anchor), &first);
+		sc_fail(l, "second occurrence", start);
+		l->parser->context = "found duplicate anchor; first occurrence";
+		l->parser->context_mark = yaml_document_get_node(l->doc, (int)first)->start_mark;
+		return 0;
+	}
+	if (err)
 		return sc_nomem(l);
 	return sc_attach(l, id);
 }
@@ -102,10 +116,7 @@ static int sc_event(struct sc_loader *l, yaml_event_t *ev)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (l->depth == SC_YAML_MAX_DEPTH)
-			return sc_fail(l,
-				       "collections nested more than 64 deep; a policy needs 5 "
-				       "(close the extra [ or {, or indent less)",
-				       ev->start_mark);
+			return sc_fail(l, sc_yaml_depth_problem, ev->start_mark);
 		if (ev->type == YAML_SEQUENCE_START_EVENT)
 			n = yaml_document_add_sequence(l->doc,
 						       sc_tag(ev->data.sequence_start.tag),
@@ -188,12 +199,12 @@ int sc_yaml_load(yaml_parser_t *parser, yaml_document_t *doc)
 	}
 	/* Past the end of the stream: an empty document, as yaml_parser_load() gives. */
 	if (parser->stream_end_produced)
-		return yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1) ? 1 : sc_nomem(&l);
+		return yaml_document_initialize(doc, NULL, NULL, NULL, 0, 0) ? 1 : sc_nomem(&l);
 	if (!yaml_parser_parse(parser, &ev))
 		return 0;
 	if (ev.type == YAML_STREAM_END_EVENT) {
 		yaml_event_delete(&ev);
-		return yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1) ? 1 : sc_nomem(&l);
+		return yaml_document_initialize(doc, NULL, NULL, NULL, 0, 0) ? 1 : sc_nomem(&l);
 	}
 	ok = sc_load_document(&l, &ev);
 	yaml_event_delete(&ev);

@@ -15,6 +15,9 @@
 /* No policy or Kubernetes manifest we read comes near it: a policy is 5 levels deep. */
 #define SC_YAML_MAX_DEPTH 64
 
+/* The problem set when a document goes deeper. */
+extern const char sc_yaml_depth_problem[];
+
 /*
  * yaml_parser_load(PARSER, DOC) with the bounds above: 1 with the next document in DOC (no root
  * node at the end of the stream), or 0 with PARSER's error, problem and problem_mark set, as
