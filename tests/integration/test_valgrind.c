@@ -39,8 +39,18 @@ static const char *vg_report(const char *name)
 	return t_read_file(path, text, sizeof(text));
 }
 
+/* A SANITIZE=1 build is built with ASan, which valgrind cannot run. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
+#endif
+
 static void skip_without_valgrind(void)
 {
+#ifdef T_ASAN
+	cr_skip_test("an ASan build (make test SANITIZE=1): valgrind runs on the plain build");
+#endif
 	if (system("command -v valgrind >/dev/null 2>&1"))
 		cr_skip_test("valgrind is not installed (scripts/deps.sh installs it)");
 }
