@@ -371,10 +371,13 @@ static int sc_open_regular(const char *file, struct sc_diags *diags)
 		return err;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		sc_diags_add(diags, file, 0, 0, "", "is %s, not a regular file; point --config at "
-			     "the policy file", S_ISDIR(st.st_mode) ? "a directory" :
-			     S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
-			     "a device");
+		sc_diags_add(diags, file, 0, 0, "",
+			     "is %s, not a regular file; point --config at "
+			     "the policy file",
+			     S_ISDIR(st.st_mode)    ? "a directory"
+			     : S_ISFIFO(st.st_mode) ? "a FIFO"
+			     : S_ISSOCK(st.st_mode) ? "a socket"
+						    : "a device");
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}

@@ -11,7 +11,7 @@
 #include "yaml_load.h"
 
 const char sc_yaml_depth_problem[] = "collections nested more than 64 deep; a policy needs 5 "
-				    "(close the extra [ or {, or indent less)";
+				     "(close the extra [ or {, or indent less)";
 
 /* An open collection, and for a mapping its key waiting for a value (0: none yet). */
 struct sc_open {
@@ -118,8 +118,7 @@ static int sc_event(struct sc_loader *l, yaml_event_t *ev)
 		if (l->depth == SC_YAML_MAX_DEPTH)
 			return sc_fail(l, sc_yaml_depth_problem, ev->start_mark);
 		if (ev->type == YAML_SEQUENCE_START_EVENT)
-			n = yaml_document_add_sequence(l->doc,
-						       sc_tag(ev->data.sequence_start.tag),
+			n = yaml_document_add_sequence(l->doc, sc_tag(ev->data.sequence_start.tag),
 						       ev->data.sequence_start.style);
 		else
 			n = yaml_document_add_mapping(l->doc, sc_tag(ev->data.mapping_start.tag),
@@ -182,7 +181,8 @@ static int sc_load_document(struct sc_loader *l, yaml_event_t *ev)
 	 * The document API numbers nodes in the order they are added, parents before their
 	 * children: the root is node 1, which yaml_document_get_root_node() returns.
 	 */
-	return l->root == 1 || !l->root ? 1 : sc_fail(l, "root is not the first node", doc->start_mark);
+	return l->root == 1 || !l->root ? 1
+					: sc_fail(l, "root is not the first node", doc->start_mark);
 }
 
 int sc_yaml_load(yaml_parser_t *parser, yaml_document_t *doc)

@@ -14,14 +14,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A property the code under test broke: report it and stop, as a sanitizer would. */
-#define FUZZ_CHECK(cond, ...)                                                                     \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "fuzz: %s:%d: ", __FILE__, __LINE__);                     \
-			fprintf(stderr, __VA_ARGS__);                                             \
-			fputc('\n', stderr);                                                      \
-			abort();                                                                  \
-		}                                                                                 \
+#define FUZZ_CHECK(cond, ...)                                                 \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "fuzz: %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			abort();                                              \
+		}                                                             \
 	} while (0)
 
 /* Where diagnostics and messages go: printed, so that printing is fuzzed too, and dropped. */

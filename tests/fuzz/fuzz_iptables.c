@@ -19,7 +19,8 @@ static void check_rules(const char *text, int err, const char *what)
 	if (!text || !*text)
 		return;
 	FUZZ_CHECK(!strncmp(text, "*nat\n", 5), "%s does not start with *nat", what);
-	FUZZ_CHECK(strstr(text, "\nCOMMIT\n") && !strstr(strstr(text, "\nCOMMIT\n") + 1, "\nCOMMIT"),
+	FUZZ_CHECK(strstr(text, "\nCOMMIT\n") &&
+			   !strstr(strstr(text, "\nCOMMIT\n") + 1, "\nCOMMIT"),
 		   "%s has not exactly one COMMIT", what);
 }
 

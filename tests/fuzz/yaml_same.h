@@ -43,7 +43,8 @@ static inline void yaml_same_doc(yaml_document_t *a, yaml_document_t *b)
 					   x->data.scalar.style == y->data.scalar.style,
 				   "node %zu scalar", i);
 		} else if (x->type == YAML_SEQUENCE_NODE) {
-			size_t k = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+			size_t k =
+				(size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
 
 			FUZZ_CHECK(k == (size_t)(y->data.sequence.items.top -
 						 y->data.sequence.items.start) &&
@@ -52,7 +53,8 @@ static inline void yaml_same_doc(yaml_document_t *a, yaml_document_t *b)
 						   k * sizeof(yaml_node_item_t)),
 				   "node %zu items", i);
 		} else if (x->type == YAML_MAPPING_NODE) {
-			size_t k = (size_t)(x->data.mapping.pairs.top - x->data.mapping.pairs.start);
+			size_t k =
+				(size_t)(x->data.mapping.pairs.top - x->data.mapping.pairs.start);
 
 			FUZZ_CHECK(k == (size_t)(y->data.mapping.pairs.top -
 						 y->data.mapping.pairs.start) &&
@@ -103,8 +105,8 @@ static inline void yaml_same(const uint8_t *data, size_t size)
 			   oka ? "loaded" : "refused", okb ? "loaded" : "refused",
 			   oka ? pb.problem : pa.problem);
 		if (!oka && !okb)
-			FUZZ_CHECK(pa.error == pb.error && pa.problem_mark.index ==
-							   pb.problem_mark.index,
+			FUZZ_CHECK(pa.error == pb.error &&
+					   pa.problem_mark.index == pb.problem_mark.index,
 				   "errors differ: %s at %zu vs libyaml's %s at %zu", pa.problem,
 				   pa.problem_mark.index, pb.problem, pb.problem_mark.index);
 		break;

@@ -63,8 +63,8 @@ static void assert_kept(const char *what, const char *want, unsigned int gen)
 	rejections++;
 	snprintf(needle, sizeof(needle), "%s: %s", P.config, want);
 	cr_assert(wait_log(needle, 1), "%s: the log has no \"%s\"", what, needle);
-	cr_assert(wait_log("rejected; policy generation", rejections),
-		  "%s: no rejection %d logged", what, rejections);
+	cr_assert(wait_log("rejected; policy generation", rejections), "%s: no rejection %d logged",
+		  what, rejections);
 	cr_assert_eq(tpod_generation(), gen, "%s: the policy changed", what);
 	cr_assert_eq(kill(P.daemon, 0), 0, "%s: the daemon died", what);
 	/* The old policy still rules: 8080 is excluded, so no redirect. */
@@ -146,10 +146,11 @@ Test(badinput, every_bad_edit_keeps_the_policy_and_the_daemon)
 	assert_kept("200 KB of nested [", "", gen);
 	cr_assert(wait_log("collections nested more than 64 deep", 1));
 
-	n = policy(text, sizeof(text), "a0: &a [1, 1, 1, 1, 1, 1, 1, 1]\n"
-				       "a1: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
-				       "a2: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
-				       "outbound:\n  excludePorts: *c\n");
+	n = policy(text, sizeof(text),
+		   "a0: &a [1, 1, 1, 1, 1, 1, 1, 1]\n"
+		   "a1: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+		   "a2: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
+		   "outbound:\n  excludePorts: *c\n");
 	write_bytes(P.config, text, n);
 	assert_kept("alias bomb", "", gen);
 	cr_assert(wait_log("a0: unknown key", 1));

@@ -58,27 +58,43 @@ static void skip_without_valgrind(void)
 Test(valgrind, validate_is_clean_on_good_and_bad_files)
 {
 	char out[4096];
-	char *good[] = {"valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
-			"--error-exitcode=99", vg_log("validate-good"), T_BUILD "/interceptor",
-			"validate", "conf/mesh.yaml", NULL};
-	char *bad[] = {"valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
-		       "--error-exitcode=99", vg_log("validate-bad"), T_BUILD "/interceptor",
-		       "validate", "tests/fuzz/broken/49-service-duplicate-name.yaml", NULL};
+	char *good[] = {"/usr/bin/valgrind",	"-q",
+			"--leak-check=full",	"--errors-for-leak-kinds=definite",
+			"--error-exitcode=99",	vg_log("validate-good"),
+			T_BUILD "/interceptor", "validate",
+			"conf/mesh.yaml",	NULL};
+	char *bad[] = {"/usr/bin/valgrind",
+		       "-q",
+		       "--leak-check=full",
+		       "--errors-for-leak-kinds=definite",
+		       "--error-exitcode=99",
+		       vg_log("validate-bad"),
+		       T_BUILD "/interceptor",
+		       "validate",
+		       "tests/fuzz/broken/49-service-duplicate-name.yaml",
+		       NULL};
 
 	skip_without_valgrind();
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 60000, good), 0, "%s",
 		     vg_report("validate-good"));
 	/* 1: the file is bad; 99 would be valgrind's. */
-	cr_assert_eq(tpod_run(0, out, sizeof(out), 60000, bad), 1, "%s",
-		     vg_report("validate-bad"));
+	cr_assert_eq(tpod_run(0, out, sizeof(out), 60000, bad), 1, "%s", vg_report("validate-bad"));
 }
 
 Test(valgrind, status_is_clean)
 {
 	char out[64 * 1024];
-	char *status[] = {"valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
-			  "--error-exitcode=99", vg_log("status"), T_BUILD "/interceptor",
-			  "status", "--config", P.config, NULL};
+	char *status[] = {"/usr/bin/valgrind",
+			  "-q",
+			  "--leak-check=full",
+			  "--errors-for-leak-kinds=definite",
+			  "--error-exitcode=99",
+			  vg_log("status"),
+			  T_BUILD "/interceptor",
+			  "status",
+			  "--config",
+			  P.config,
+			  NULL};
 
 	skip_without_valgrind();
 	tpod_write_config("");
@@ -90,9 +106,19 @@ Test(valgrind, status_is_clean)
 Test(valgrind, short_run_then_sigterm_is_clean)
 {
 	char ready[PATH_MAX], log[PATH_MAX], line[1024];
-	char *run[] = {"valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
-		       "--error-exitcode=99", vg_log("run"), T_BUILD "/interceptor", "run",
-		       "--config", P.config, "--ready-file", ready, NULL};
+	char *run[] = {"/usr/bin/valgrind",
+		       "-q",
+		       "--leak-check=full",
+		       "--errors-for-leak-kinds=definite",
+		       "--error-exitcode=99",
+		       vg_log("run"),
+		       T_BUILD "/interceptor",
+		       "run",
+		       "--config",
+		       P.config,
+		       "--ready-file",
+		       ready,
+		       NULL};
 	int st, i;
 
 	skip_without_valgrind();

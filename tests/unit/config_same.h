@@ -21,12 +21,11 @@ static inline void same_str(const char *a, const char *b, const char *what)
 }
 
 #define SAME(field) SAME_CHECK(a->field == b->field, "%s", #field)
-#define SAME_SET(set)                                                                             \
-	do {                                                                                      \
-		SAME(set.n);                                                                      \
-		SAME_CHECK(!a->set.n ||                                                           \
-				   !memcmp(a->set.v, b->set.v, a->set.n * sizeof(*a->set.v)),     \
-			   "%s", #set);                                                           \
+#define SAME_SET(set)                                                                              \
+	do {                                                                                       \
+		SAME(set.n);                                                                       \
+		SAME_CHECK(!a->set.n || !memcmp(a->set.v, b->set.v, a->set.n * sizeof(*a->set.v)), \
+			   "%s", #set);                                                            \
 	} while (0)
 
 /* Every field, services in order, each with its line. */
@@ -89,7 +88,7 @@ static inline void same_diags(const struct sc_diags *a, const struct sc_diags *b
 	size_t i;
 
 	SAME_CHECK(a->n == b->n, "%zu diagnostics, whole parse %zu (first: %s)", a->n, b->n,
-		   b->n   ? b->v[0].msg
+		   b->n	  ? b->v[0].msg
 		   : a->n ? a->v[0].msg
 			  : "");
 	for (i = 0; i < a->n; i++) {

@@ -101,8 +101,7 @@ Test(badinput, utf8_byte_order_mark_is_accepted)
 	static const char text[] = "\xef\xbb\xbf"
 				   "cgroup: /a\n";
 
-	cr_assert_eq(sc_config_load(write_file("p.yaml", text, sizeof(text) - 1), &cfg, &diags),
-		     0);
+	cr_assert_eq(sc_config_load(write_file("p.yaml", text, sizeof(text) - 1), &cfg, &diags), 0);
 	cr_assert_str_eq(cfg.cgroup, "/a");
 }
 
@@ -168,8 +167,8 @@ Test(badinput, alias_bomb_costs_nothing)
 
 	p += sprintf(p, "cgroup: /a\nx0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
 	for (i = 1; i < 30; i++)
-		p += sprintf(p, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
-			     i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		p += sprintf(p, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i,
+			     i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	p += sprintf(p, "outbound:\n  excludePorts: *a29\n");
 	assert_rejected(write_file("p.yaml", text, strlen(text)), -EINVAL, "unknown key", 100);
 }
@@ -228,7 +227,7 @@ Test(badinput, unreadable_file_says_to_fix_permissions)
 			_exit(2);
 		if (sc_config_load(path, &cfg, &diags) != -EACCES || !diags.n ||
 		    !strstr(diags.v[0].msg, "cannot open: Permission denied; let the daemon's user "
-						"read it"))
+					    "read it"))
 			_exit(1);
 		_exit(0);
 	}
