@@ -73,6 +73,18 @@ static void assert_kept(const char *what, const char *want, unsigned int gen)
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0, "%s", what);
 }
 
+/* The watch logged WATCH about the file; after a SIGHUP the reload refused it with WANT. */
+static void assert_watch_then_hup(const char *what, const char *watch, const char *want,
+				  unsigned int gen)
+{
+	char needle[PATH_MAX + 256];
+
+	snprintf(needle, sizeof(needle), "%s: %s", P.config, watch);
+	cr_assert(wait_log(needle, 1), "%s: the log has no \"%s\"", what, needle);
+	cr_assert_eq(kill(P.daemon, SIGHUP), 0);
+	assert_kept(what, want, gen);
+}
+
 /* Remove the file and put something else at its name. */
 static void replace_with(const char *what)
 {
@@ -155,20 +167,28 @@ Test(badinput, every_bad_edit_keeps_the_policy_and_the_daemon)
 	assert_kept("alias bomb", "", gen);
 	cr_assert(wait_log("a0: unknown key", 1));
 
+	/*
+	 * Something other than a file at its name: the watch says so and does not reload; a
+	 * SIGHUP then makes the daemon read it, and refuse it.
+	 */
 	replace_with("directory");
-	assert_kept("directory", "is a directory, not a regular file; point --config at", gen);
+	assert_watch_then_hup("directory", "is a directory, not the policy file",
+			      "is a directory, not a regular file; point --config at", gen);
 	restore(good, len, &gen);
 
 	replace_with("fifo");
-	assert_kept("FIFO", "is a FIFO, not a regular file", gen);
+	assert_watch_then_hup("FIFO", "is not a regular file (a FIFO",
+			      "is a FIFO, not a regular file", gen);
 	restore(good, len, &gen);
 
 	replace_with("loop");
-	assert_kept("symlink loop", "cannot open: Too many levels of symbolic links", gen);
+	assert_watch_then_hup("symlink loop", "cannot read it (Too many levels of symbolic links)",
+			      "cannot open: Too many levels of symbolic links", gen);
 	restore(good, len, &gen);
 
 	replace_with("vanish");
-	assert_kept("vanished file", "cannot open: No such file or directory; create it", gen);
+	assert_watch_then_hup("vanished file", "missing; waiting for it to be created",
+			      "cannot open: No such file or directory; create it", gen);
 
 	/* Alive and listening: a good edit applies. */
 	len = policy(good, sizeof(good), "outbound:\n  excludePorts: [9090]\n");
