@@ -384,8 +384,8 @@ static void assert_ready(pid_t pid, const char *ready, const char *log, const ch
 static pid_t start_daemon_with(const char *config, const char *name, const char *const extra[])
 {
 	char ready[PATH_MAX], log[PATH_MAX];
-	char *argv[32] = {T_BUILD "/interceptor", "run", "--config", (char *)config,
-			  "--ready-file", ready};
+	char *argv[32] = {T_BUILD "/interceptor", "run",	  "--config",
+			  (char *)config,	  "--ready-file", ready};
 	int n = 6;
 	pid_t pid;
 
@@ -1066,4 +1066,21 @@ void t_assert_haproxy_logged(const char *conn)
 	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
 		usleep(10000);
 	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
+}
+
+/* Programs attached to the pod's cgroup, as bpftool lists them (0 when none). */
+int tpod_attached_programs(void)
+{
+	char cmd[PATH_MAX + 64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "bpftool cgroup show %s 2>/dev/null", P.cgroup);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "sc_"))
+			n++;
+	pclose(f);
+	return n;
 }

@@ -170,6 +170,8 @@ uint64_t tpod_counter(int counter);
 uint32_t tpod_map_id(const char *map);
 /* Number of keys in a pinned map. */
 long tpod_map_entries(const char *map);
+/* Programs attached to the pod's cgroup, as bpftool lists them (0 when none). */
+int tpod_attached_programs(void);
 
 /* Value of KEY in a "k=v k=v" line, copied into BUF; NULL when absent. */
 const char *kv(const char *line, const char *key, char *buf, size_t len);

@@ -20,23 +20,6 @@
 
 TestSuite(signals, .init = tpod_setup, .fini = tpod_teardown, .timeout = 120);
 
-/* Programs attached to the pod's cgroup, as bpftool lists them. */
-static int attached_programs(void)
-{
-	char cmd[PATH_MAX + 64], line[512];
-	FILE *f;
-	int n = 0;
-
-	snprintf(cmd, sizeof(cmd), "bpftool cgroup show %s 2>/dev/null", P.cgroup);
-	f = popen(cmd, "r");
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "sc_"))
-			n++;
-	pclose(f);
-	return n;
-}
-
 /* The daemon's log, for failure messages. */
 static const char *daemon_log(void)
 {
@@ -88,7 +71,7 @@ static int wait_exit(pid_t pid)
 
 static void assert_clean(const char *what)
 {
-	cr_assert_eq(attached_programs(), 0, "%s: programs left attached", what);
+	cr_assert_eq(tpod_attached_programs(), 0, "%s: programs left attached", what);
 	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s: %s still exists", what, P.pin_path);
 }
 
@@ -117,7 +100,7 @@ static void sighup_at(const char *stage)
 	cr_assert(tpod_wait_file(ready, 10000), "not ready after SIGHUP at %s:\n%s", stage,
 		  daemon_log());
 	cr_assert_eq(kill(pid, 0), 0, "SIGHUP at %s ended the daemon", stage);
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), 6);
 	cr_assert_gt(tpod_generation(), 0);
 	st = tpod_kill(pid, SIGTERM);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
