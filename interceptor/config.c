@@ -9,12 +9,16 @@
  * struct itself carries no positions. The parts share config_int.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_int.h"
+#include "yaml_load.h"
 
 /* The keys of MAP, as "a, b, c". */
 static void sc_allowed(const struct sc_key *map, char *buf, size_t size)
@@ -202,9 +206,16 @@ static void sc_syntax_error(struct sc_parser *p, const yaml_parser_t *parser)
 	/* The reader fails on bad encodings, before it has counted lines. */
 	if (parser->error == YAML_READER_ERROR) {
 		p->errors++;
-		sc_diags_add(p->diags, p->file, 0, 0, "",
-			     "not valid UTF-8 or UTF-16: %s at byte %zu", parser->problem,
-			     parser->problem_offset);
+		if (parser->problem && strstr(parser->problem, "control characters"))
+			sc_diags_add(p->diags, p->file, 0, 0, "",
+				     "control character U+%04X at byte %zu; YAML allows only tab, "
+				     "CR and LF (remove it)",
+				     parser->problem_value, parser->problem_offset);
+		else
+			sc_diags_add(p->diags, p->file, 0, 0, "",
+				     "not valid UTF-8 or UTF-16: %s at byte %zu (save the file as "
+				     "UTF-8)",
+				     parser->problem, parser->problem_offset);
 		return;
 	}
 	if (parser->context)
@@ -222,7 +233,7 @@ static void sc_check_single_document(struct sc_parser *p, yaml_parser_t *parser)
 	yaml_document_t next;
 	yaml_node_t *root;
 
-	if (!yaml_parser_load(parser, &next)) {
+	if (!sc_yaml_load(parser, &next)) {
 		sc_syntax_error(p, parser);
 		return;
 	}
@@ -263,7 +274,7 @@ static int sc_parse_text(const char *name, const char *text, size_t len, int mod
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
+	if (!sc_yaml_load(&parser, &doc)) {
 		sc_syntax_error(&p, &parser);
 		goto out_parser;
 	}
@@ -297,7 +308,9 @@ out_parser:
 	for (i = 0; i < p.n_svcs; i++)
 		free(p.svcs[i].eps);
 	free(p.svcs);
-	sc_diags_sort(p.diags->v + first, p.diags->n - first);
+	/* No diagnostics: v may be NULL, and NULL + 0 is undefined. */
+	if (p.diags->n > first)
+		sc_diags_sort(p.diags->v + first, p.diags->n - first);
 	sc_diags_free(&scratch);
 	err = p.err ? p.err : p.errors ? -EINVAL : 0;
 	if (err)
@@ -320,12 +333,63 @@ int sc_config_parse_layout(const char *name, const char *text, size_t len, int m
 	return sc_parse_text(name, text, len, mode, cfg, diags, lay);
 }
 
+/* How to fix a file that cannot be opened or is no regular file. */
+static const char *sc_open_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "; create it, or point --config at the policy file";
+	case EACCES:
+	case EPERM:
+		return "; let the daemon's user read it (chmod/chown), or run as that user";
+	case ELOOP:
+		return "; a symbolic link loop: point the link at the policy file";
+	case ENOTDIR:
+		return "; a component of the path is not a directory";
+	default:
+		return "";
+	}
+}
+
+/* Open FILE for reading, a regular file only: a FIFO would block the daemon in open or read. */
+static int sc_open_regular(const char *file, struct sc_diags *diags)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		err = -errno;
+		sc_diags_add(diags, file, 0, 0, "", "cannot open: %s%s", strerror(-err),
+			     sc_open_hint(-err));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		sc_diags_add(diags, file, 0, 0, "", "cannot stat: %s", strerror(-err));
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sc_diags_add(diags, file, 0, 0, "",
+			     "is %s, not a regular file; point --config at "
+			     "the policy file",
+			     S_ISDIR(st.st_mode)    ? "a directory"
+			     : S_ISFIFO(st.st_mode) ? "a FIFO"
+			     : S_ISSOCK(st.st_mode) ? "a socket"
+						    : "a device");
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	return fd;
+}
+
 int sc_config_read(const char *file, char **out, size_t *out_len, struct sc_diags *diags)
 {
-	size_t len = 0, n;
+	size_t len = 0;
 	char *text, *shrunk;
-	FILE *f;
-	int err = 0;
+	ssize_t n;
+	int fd, err = 0;
 
 	*out = NULL;
 	*out_len = 0;
@@ -333,19 +397,23 @@ int sc_config_read(const char *file, char **out, size_t *out_len, struct sc_diag
 	text = malloc(SC_MAX_FILE_SIZE + 1);
 	if (!text)
 		return -ENOMEM;
-	f = fopen(file, "re");
-	if (!f) {
-		err = -errno;
-		sc_diags_add(diags, file, 0, 0, "", "cannot open: %s", strerror(-err));
+	fd = sc_open_regular(file, diags);
+	if (fd < 0) {
+		err = fd;
 		goto out_free;
 	}
-	errno = 0;
-	while ((n = fread(text + len, 1, SC_MAX_FILE_SIZE + 1 - len, f)) > 0)
-		len += n;
-	if (ferror(f)) {
-		err = errno ? -errno : -EIO;
-		sc_diags_add(diags, file, 0, 0, "", "cannot read: %s", strerror(-err));
-		goto out_close;
+	while (len < SC_MAX_FILE_SIZE + 1) {
+		n = read(fd, text + len, SC_MAX_FILE_SIZE + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			sc_diags_add(diags, file, 0, 0, "", "cannot read: %s", strerror(-err));
+			goto out_close;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
 	}
 	if (len > SC_MAX_FILE_SIZE) {
 		err = -EFBIG;
@@ -362,7 +430,7 @@ int sc_config_read(const char *file, char **out, size_t *out_len, struct sc_diag
 	text = NULL;
 
 out_close:
-	fclose(f);
+	close(fd);
 out_free:
 	free(text);
 	return err;

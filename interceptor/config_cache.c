@@ -588,7 +588,9 @@ static int sc_edit_merge(struct sc_config_cache *c, const char *text, struct sc_
 	after = e->first + e->n; /* where the kept items after the window go */
 	memcpy(merged, c->cfg.services, e->first * sizeof(*merged));
 	memcpy(starts, c->starts, e->first * sizeof(*starts));
-	memcpy(merged + e->first, e->svcs, e->n * sizeof(*merged));
+	/* An edit that only removes items has none to put in (and e->svcs may be NULL). */
+	if (e->n)
+		memcpy(merged + e->first, e->svcs, e->n * sizeof(*merged));
 	for (k = 0; k < e->n; k++)
 		starts[e->first + k] = e->from + e->offs[k];
 	for (k = e->last; k < n; k++) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "yaml_load.h"
 
 /*
  * Whether the document is a tree: an alias makes a node the child of a second parent, so a
@@ -121,7 +122,7 @@ static int sc_items_doc_ok(yaml_parser_t *parser, yaml_document_t *doc, size_t c
 	    sc_nodes_local(doc, 1, (int)(doc->nodes.top - doc->nodes.start)))
 		return -EAGAIN;
 	/* Nothing may follow: a second document, even an empty one, is the whole file's problem. */
-	if (!yaml_parser_load(parser, &next))
+	if (!sc_yaml_load(parser, &next))
 		return parser->error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
 	root = yaml_document_get_root_node(&next);
 	yaml_document_delete(&next);
@@ -177,7 +178,7 @@ int sc_config_parse_items(const char *name, const char *text, size_t len, size_t
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
+	if (!sc_yaml_load(&parser, &doc)) {
 		err = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
 		goto out_parser;
 	}

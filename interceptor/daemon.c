@@ -2,6 +2,7 @@
 /* `run`, `cleanup` and `status`: the daemon's life cycle around a pod's backend. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,8 +239,9 @@ static int sc_parse_map_max(const char *arg, struct sc_backend_opts *o)
 		    !strncmp(arg, sc_maps[i].name, eq - arg))
 			break;
 	if (!eq || i == SC_MAPID__MAX) {
-		fprintf(stderr, "interceptor run: --map-max %s: use NAME=N with NAME one of the "
-				"maps `status` lists (sc_sockhash, sc_flows, ...)\n",
+		fprintf(stderr,
+			"interceptor run: --map-max %s: use NAME=N with NAME one of the "
+			"maps `status` lists (sc_sockhash, sc_flows, ...)\n",
 			arg);
 		return -EINVAL;
 	}
@@ -382,12 +384,28 @@ int sc_cmd_run(int argc, char **argv)
 	struct sc_run_opts opts = {0};
 	int err;
 
+	sigset_t stop, old;
+
 	err = sc_run_args(argc, argv, &d, &opts);
 	if (err)
 		return err;
+	/*
+	 * SIGTERM, SIGINT and SIGHUP wait while the pod is set up (load, apply, attach) and while
+	 * it is taken down: their default action would end the daemon half way, leaving some of
+	 * its pins and links. Held back, a stop signal that came during the set-up is taken by the
+	 * loop as soon as it runs, and the pod is taken down whole; one during the take-down has
+	 * nothing left to do.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	if (sc_check_privileges() || sc_daemon_start(&d, &opts))
 		return 1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	return sc_daemon_finish(&d) ? 1 : 0;
 }
 

@@ -136,6 +136,15 @@ static int check(struct job *j, FILE *msgs)
 			    " and " SC_INJECT_VOL_CGROUP
 			    " and the ConfigMap %s" SC_INJECT_CONFIGMAP_SFX " first",
 			    j->w.name ? j->w.name : "NAME");
+	/* inject adds to these lists. */
+	for (i = 0; i < 2; i++) {
+		const char *key = i ? "volumes" : "initContainers";
+		int v = sc_k8s_get(d, spec, key);
+
+		if (v && !sc_k8s_is_seq(d, v) && !sc_k8s_is_null(d, v))
+			err = fail(msgs, j, "spec.%s is not a list; write it as one (- name: ...)",
+				   key);
+	}
 	for (i = 0; i < sizeof(our_volumes) / sizeof(our_volumes[0]); i++)
 		if (find_named(d, sc_k8s_get(d, spec, "volumes"), our_volumes[i]) >= 0)
 			err = fail(

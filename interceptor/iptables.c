@@ -211,7 +211,7 @@ static int sc_ipt_render(const struct sc_config *cfg, int family, const struct s
 	if (want_inbound && (!have || !have->prerouting_jumps))
 		fprintf(f, "%s\n", SC_IPT_JUMP_PREROUTING);
 	for (n = 0; !want_inbound && have && n < have->prerouting_jumps; n++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_PREROUTING + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_PREROUTING[2]);
 	if (in->all) {
 		/* Istio gets the proxy's own ports (15020, 15021, 15090) in its exclude list
 		 * from the injector; here they are proxy.adminPorts. */
@@ -290,9 +290,9 @@ int sc_iptables_removal(const struct sc_ipt_state *have, char **text)
 	fprintf(f, "*nat\n");
 	/* The jumps first: a chain still referenced cannot be deleted. */
 	for (n = 0; n < have->prerouting_jumps; n++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_PREROUTING + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_PREROUTING[2]);
 	for (n = 0; n < have->output_jumps; n++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_OUTPUT + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_OUTPUT[2]);
 	/* Flush all before deleting any: our chains jump to each other. */
 	for (i = 0; i < SC_IPT__CHAINS; i++)
 		if (have->chain[i])

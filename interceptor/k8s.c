@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "k8s.h"
+#include "yaml_load.h"
 
 static yaml_node_t *node(yaml_document_t *doc, int i)
 {
@@ -81,7 +82,7 @@ int sc_k8s_load(const char *name, const char *text, size_t len, struct sc_k8s_do
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	for (;;) {
-		if (!yaml_parser_load(&parser, &doc)) {
+		if (!sc_yaml_load(&parser, &doc)) {
 			fprintf(msgs, "%s:%zu:%zu: YAML error: %s%s%s\n", name,
 				parser.problem_mark.line + 1, parser.problem_mark.column + 1,
 				parser.problem ? parser.problem : "cannot be read",
@@ -359,12 +360,43 @@ int sc_k8s_get_or_add_map(yaml_document_t *doc, int map, const char *key)
 			  yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE));
 }
 
+bool sc_k8s_is_null(yaml_document_t *doc, int i)
+{
+	yaml_node_t *n = node(doc, i);
+	const char *v;
+
+	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
 int sc_k8s_get_or_add_seq(yaml_document_t *doc, int map, const char *key)
 {
-	int v = sc_k8s_get(doc, map, key);
+	yaml_node_t *m = node(doc, map), *k;
+	yaml_node_pair_t *p;
+	size_t at;
+	int seq;
 
-	if (v)
-		return v;
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return 0;
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		k = node(doc, p->key);
+		if (!k || k->type != YAML_SCALAR_NODE || strcmp((char *)k->data.scalar.value, key))
+			continue;
+		if (sc_k8s_is_seq(doc, p->value))
+			return p->value;
+		/* "key:" with no value is no list yet; anything else is no list at all. */
+		if (!sc_k8s_is_null(doc, p->value))
+			return 0;
+		at = (size_t)(p - m->data.mapping.pairs.start);
+		seq = yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+		/* Adding a node may move the nodes, and M with them. */
+		if (seq)
+			node(doc, map)->data.mapping.pairs.start[at].value = seq;
+		return seq;
+	}
 	return sc_k8s_put(doc, map, key,
 			  yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE));
 }
@@ -459,7 +491,7 @@ int sc_k8s_add_yaml(yaml_document_t *doc, const char *text)
 	if (!yaml_parser_initialize(&parser))
 		return 0;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
-	if (yaml_parser_load(&parser, &src)) {
+	if (sc_yaml_load(&parser, &src)) {
 		if (yaml_document_get_root_node(&src))
 			copy = copy_node(doc, &src, 1);
 		yaml_document_delete(&src);

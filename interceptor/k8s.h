@@ -80,7 +80,12 @@ int sc_k8s_add_str(yaml_document_t *doc, const char *s);
 int sc_k8s_add_literal(yaml_document_t *doc, const char *s);
 /* KEY: VALUE appended to MAP; returns VALUE, or 0 when out of memory. */
 int sc_k8s_put(yaml_document_t *doc, int map, const char *key, int value);
-/* The value of KEY in MAP, made an empty block mapping or sequence when missing. */
+/* Whether node I is a YAML null: a plain "", "~" or "null". */
+bool sc_k8s_is_null(yaml_document_t *doc, int i);
+/*
+ * The value of KEY in MAP, made an empty block mapping or sequence when missing (or, for a
+ * sequence, null); 0 when it is there but of another kind, or on -ENOMEM.
+ */
 int sc_k8s_get_or_add_map(yaml_document_t *doc, int map, const char *key);
 int sc_k8s_get_or_add_seq(yaml_document_t *doc, int map, const char *key);
 /* Add ITEM at position AT (0 for first) of SEQ, or remove the item at AT. 0 or -ENOMEM. */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
 
 #include "log.h"
 
@@ -29,4 +32,14 @@ void sc_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	sc_vlog(level, fmt, ap);
 	va_end(ap);
+}
+
+void sc_test_pause(const char *stage)
+{
+	const char *want = getenv("SIDECAP_TEST_PAUSE");
+
+	if (want && !strcmp(want, stage)) {
+		pr_info("SIDECAP_TEST_PAUSE: stopped at %s\n", stage);
+		raise(SIGSTOP);
+	}
 }

@@ -23,6 +23,14 @@ int sc_log_level(void);
 void sc_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void sc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Test-only: when the environment has SIDECAP_TEST_PAUSE=STAGE, stop the process (SIGSTOP) as it
+ * reaches STAGE ("load", "apply", "attach" of interceptor run), so that a test can deliver a
+ * signal exactly there and then SIGCONT it (tests/integration/test_signals.c). Nothing else
+ * reads the variable; unset, this costs one getenv().
+ */
+void sc_test_pause(const char *stage);
+
 #define pr_warn(fmt, ...)  sc_log(SC_LOG_WARN, fmt, ##__VA_ARGS__)
 #define pr_info(fmt, ...)  sc_log(SC_LOG_INFO, fmt, ##__VA_ARGS__)
 #define pr_debug(fmt, ...) sc_log(SC_LOG_DEBUG, fmt, ##__VA_ARGS__)

@@ -183,7 +183,8 @@ static int sc_open_netns(const struct sc_config *cfg)
 	}
 	host = sc_netns_is_host(fd);
 	if (host < 0)
-		pr_warn("netns %s: cannot tell whether it is the host's (%s): taken as the host's\n",
+		pr_warn("netns %s: cannot tell whether it is the host's (%s): taken as the "
+			"host's\n",
 			path, strerror(-host));
 	if (host) {
 		close(fd);
@@ -442,11 +443,15 @@ int sc_pod_open(struct sc_pod *pod, struct sc_config *cfg, const struct sc_pod_o
 	err = sc_pod_load(pod, opts);
 	if (err)
 		goto out_close;
+	sc_test_pause("load");
 	/* Policy before programs: a connect on a fresh pod must find a policy. */
 	err = sc_pod_apply(pod, cfg);
-	if (!err)
-		err = sc_pod_attach(pod, node);
 	if (!err) {
+		sc_test_pause("apply");
+		err = sc_pod_attach(pod, node);
+	}
+	if (!err) {
+		sc_test_pause("attach");
 		close(node_fd);
 		return 0;
 	}

@@ -262,9 +262,18 @@ static bool sc_watch_look(struct sc_watch *w)
 	if (err != w->last_err) {
 		if (err == -ENOENT)
 			pr_info("%s: missing; waiting for it to be created\n", w->file);
+		else if (err == -EISDIR)
+			pr_warn("%s: is a directory, not the policy file; the running policy stays "
+				"until a file is put back\n",
+				w->file);
+		else if (err == -EINVAL)
+			pr_warn("%s: is not a regular file (a FIFO, socket or device); the running "
+				"policy stays until a file is put back\n",
+				w->file);
 		else if (err)
-			pr_warn("%s: cannot read it (%s); waiting for it to change\n", w->file,
-				strerror(-err));
+			pr_warn("%s: cannot read it (%s); the running policy stays until it "
+				"changes\n",
+				w->file, strerror(-err));
 		else if (w->last_err)
 			pr_info("%s: readable again\n", w->file);
 		w->last_err = err;

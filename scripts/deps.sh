@@ -7,7 +7,7 @@ pkgs=(
 	python3-yaml podman runc catatonit
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libyaml-dev libuv1-dev libcriterion-dev libmicrohttpd-dev libssl-dev
-	iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
+	valgrind iproute2 iptables haproxy nginx-light wrk iperf3 sockperf util-linux procps
 	gnuplot-nox python3 jq conntrack nftables prometheus
 )
 # kmod: depmod for the unpacked kernels, and the guests' modprobe (seen through the 9p root).

@@ -170,6 +170,8 @@ uint64_t tpod_counter(int counter);
 uint32_t tpod_map_id(const char *map);
 /* Number of keys in a pinned map. */
 long tpod_map_entries(const char *map);
+/* Our programs (sc_*) attached to the pod's cgroup, asked of the kernel (0 when none). */
+int tpod_attached_programs(void);
 
 /* Value of KEY in a "k=v k=v" line, copied into BUF; NULL when absent. */
 const char *kv(const char *line, const char *key, char *buf, size_t len);
@@ -180,7 +182,10 @@ const char *t_read_file(const char *path, char *buf, size_t len);
 /* Count of lines in file PATH containing NEEDLE. */
 int file_count(const char *path, const char *needle);
 
+/* Where the programs under test are: build, or build/asan (make test SANITIZE=1). */
+#ifndef T_BUILD
 #define T_BUILD "build"
+#endif
 
 /* GET PATH from 127.0.0.1:PORT (the daemon's metrics, in the host namespace); the body in OUT.
  * Returns the HTTP status, or -1. */

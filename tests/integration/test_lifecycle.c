@@ -18,42 +18,6 @@ TestSuite(lifecycle, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
 
 static const char *const echo[] = {"--mode", "echo", NULL};
 
-/*
- * Our programs attached to the pod's cgroup (0 when none), asked of the kernel for each attach
- * type the daemon uses. Not parsed from `bpftool cgroup show`: under Debian 11's 5.10 this
- * machine's bpftool listed none of the six while they were attached and intercepting.
- */
-static int attached_programs(void)
-{
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_CONNECT,     BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_INET4_GETPEERNAME,
-		BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_SOCK_OPS,	BPF_CGROUP_GETSOCKOPT,
-	};
-	struct bpf_prog_info info;
-	__u32 ids[16], cnt, len, i, t;
-	int cg, fd, n = 0;
-
-	cg = open(P.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cr_assert_geq(cg, 0, "%s: %s", P.cgroup, strerror(errno));
-	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		cnt = sizeof(ids) / sizeof(ids[0]);
-		cr_assert_eq(bpf_prog_query(cg, types[t], 0, NULL, ids, &cnt), 0,
-			     "querying attach type %d: %s", types[t], strerror(errno));
-		for (i = 0; i < cnt; i++) {
-			fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd < 0)
-				continue;
-			memset(&info, 0, sizeof(info));
-			len = sizeof(info);
-			if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !strncmp(info.name, "sc_", 3))
-				n++;
-			close(fd);
-		}
-	}
-	close(cg);
-	return n;
-}
-
 static void wait_entries_zero(const char *map)
 {
 	int i;
@@ -155,7 +119,7 @@ Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adop
 	tpod_start_daemon();
 	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
 	cr_assert_eq(file_count(log, "adopted the pinned links"), 1);
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), 6);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 3);
@@ -172,9 +136,9 @@ Test(lifecycle, cleanup_after_kill9_leaves_nothing_attached_or_pinned)
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
 	tpod_kill(P.daemon, SIGKILL);
 	P.daemon = 0;
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), 6);
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, cleanup), 0, "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
 	/* The app now goes direct. */
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
@@ -187,11 +151,11 @@ Test(lifecycle, sigterm_detaches_and_removes_pins)
 	int st;
 
 	tpod_start_daemon();
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), 6);
 	st = tpod_kill(P.daemon, SIGTERM);
 	P.daemon = 0;
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
 }
 
@@ -235,7 +199,7 @@ Test(lifecycle, root_cgroup_is_refused_with_a_clear_error)
 	cr_assert_eq(rc, 1, "exit %d: %s", rc, out);
 	cr_assert_not_null(strstr(out, "is the root cgroup"), "%s", out);
 	cr_assert_not_null(strstr(out, "--allow-root-cgroup"), "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 }
 
 Test(lifecycle, missing_cgroup_is_a_clear_error_and_attaches_nothing)
@@ -268,7 +232,7 @@ Test(lifecycle, bad_config_is_refused_naming_file_line_and_key)
 	cr_assert_not_null(strstr(out, want), "want '%s' in:\n%s", want, out);
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, run), 1, "%s", out);
 	cr_assert_not_null(strstr(out, want), "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 }
 
 Test(lifecycle, sighup_with_a_bad_file_keeps_the_running_policy)
@@ -347,7 +311,7 @@ Test(lifecycle, unprivileged_run_says_what_it_needs)
 	cr_assert_eq(tpod_run(T_UID_PROXY, out, sizeof(out), 10000, run), 1, "%s", out);
 	cr_assert_not_null(strstr(out, "needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN"),
 			   "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 }
 
 Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
@@ -362,7 +326,7 @@ Test(lifecycle, pin_path_off_bpffs_is_refused_with_the_fix)
 	fclose(f);
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 10000, run), 1, "%s", out);
 	cr_assert_not_null(strstr(out, "is not a bpffs; mount one (mount -t bpf bpf"), "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 }
 
 /*
@@ -398,7 +362,7 @@ Test(lifecycle, pins_of_another_version_are_refused_and_left_alone)
 	close(fd);
 	cr_assert_eq(now.generation, st.generation, "the refused run wrote a policy");
 	cr_assert_eq(now.abi, SC_POD_ABI + 1);
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), 6);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 1);
@@ -423,7 +387,7 @@ Test(lifecycle, pins_from_before_the_abi_field_are_refused)
 
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, run), 1, "%s", out);
 	cr_assert_not_null(strstr(out, "(pod ABI 0, this one is"), "%s", out);
-	cr_assert_eq(attached_programs(), 0);
+	cr_assert_eq(tpod_attached_programs(), 0);
 	/* Nothing was pinned beside it. */
 	snprintf(path, sizeof(path), "%s/maps/" SC_MAP_SOCKHASH, P.pin_path);
 	cr_assert_eq(access(path, F_OK), -1, "%s was pinned", path);

@@ -122,7 +122,7 @@ static void edit_applies_fast(enum write_way way)
 		cr_assert_lt(waited, 100.0, "round %d: the new policy took %.1f ms", round, waited);
 		t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 		t_assert_intact(line, "64");
-		cr_assert_eq(tpod_counter(SC_C_connect_redirect), (round + 1) / 2, "round %d",
+		cr_assert_eq(tpod_counter(SC_C_connect_redirect), (uint64_t)(round + 1) / 2, "round %d",
 			     round);
 	}
 }

@@ -13,4 +13,4 @@ if ! models=$(tests/k8s/fetch-schema.sh); then
 	echo "k8s: 0 passed, 1 failed"
 	exit 1
 fi
-exec "$py" tests/k8s/validate.py "$models" --interceptor build/interceptor
+exec "$py" tests/k8s/validate.py "$models" --interceptor "${BUILD:-build}"/interceptor

@@ -364,7 +364,9 @@ static int pc_check_series(struct pc *pc)
 	const struct pc_series *v = pc->series, *dup = NULL;
 	size_t i;
 
-	qsort(pc->series, pc->n_series, sizeof(*v), pc_cmp_series);
+	/* qsort() is given no NULL base, even for nothing to sort. */
+	if (pc->n_series > 1)
+		qsort(pc->series, pc->n_series, sizeof(*v), pc_cmp_series);
 	for (i = 1; i < pc->n_series; i++)
 		if (!strcmp(v[i].key, v[i - 1].key) && (!dup || v[i].line < dup->line) &&
 		    (i < 2 || strcmp(v[i].key, v[i - 2].key)))

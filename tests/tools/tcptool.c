@@ -860,7 +860,8 @@ static int sconn_step(const struct tt_opts *o, struct tt_sconn *c, short revents
 	/* An echo tries to write back what it just read without waiting for another poll. */
 	want = sconn_events(o, c);
 	if ((want & POLLOUT) && (got_data || (revents & (POLLOUT | POLLHUP | POLLERR)))) {
-		const uint8_t *p = c->buf + c->start;
+		/* No buffer yet (a source before its first read): nothing to offset. */
+		const uint8_t *p = c->buf ? c->buf + c->start : NULL;
 		size_t len = c->end - c->start;
 		ssize_t put;
 

@@ -32,92 +32,8 @@ static void teardown(void)
 
 TestSuite(config_cache, .init = setup, .fini = teardown);
 
-static void assert_str_same(const char *a, const char *b, const char *what)
-{
-	cr_assert_eq(!a, !b, "%s: %s vs %s", what, a ? a : "NULL", b ? b : "NULL");
-	if (a)
-		cr_assert_str_eq(a, b, "%s", what);
-}
-
-#define SAME(field) cr_assert_eq(a->field, b->field, #field)
-#define SAME_SET(set)                                                                             \
-	do {                                                                                      \
-		SAME(set.n);                                                                      \
-		cr_assert(!a->set.n || !memcmp(a->set.v, b->set.v, a->set.n * sizeof(*a->set.v)), \
-			  #set);                                                                  \
-	} while (0)
-
-/* Every field, services in order, each with its line. */
-static void assert_config_same(const struct sc_config *a, const struct sc_config *b)
-{
-	size_t i, j;
-
-	assert_str_same(a->path, b->path, "path");
-	assert_str_same(a->cgroup, b->cgroup, "cgroup");
-	assert_str_same(a->pin_path, b->pin_path, "pin_path");
-	assert_str_same(a->netns, b->netns, "netns");
-	assert_str_same(a->metrics.listen, b->metrics.listen, "metrics.listen");
-	SAME(proxy.uid);
-	SAME(proxy.gid);
-	SAME(proxy.has_gid);
-	SAME(proxy.outbound_port);
-	SAME(proxy.inbound_port);
-	SAME(proxy.fail_open);
-	SAME(proxy.orig_service);
-	SAME(proxy.admin_ports.all);
-	SAME_SET(proxy.admin_ports);
-	SAME_SET(outbound.include_ranges);
-	SAME_SET(outbound.exclude_ranges);
-	SAME(outbound.include_ports.all);
-	SAME_SET(outbound.include_ports);
-	SAME(outbound.exclude_ports.all);
-	SAME_SET(outbound.exclude_ports);
-	SAME(inbound.include_ports.all);
-	SAME_SET(inbound.include_ports);
-	SAME(inbound.exclude_ports.all);
-	SAME_SET(inbound.exclude_ports);
-	SAME(acceleration);
-	SAME(mode);
-	SAME(metrics.enabled);
-	SAME(n_services);
-	for (i = 0; i < a->n_services; i++) {
-		const struct sc_service_cfg *x = &a->services[i], *y = &b->services[i];
-
-		assert_str_same(x->name, y->name, "services[].name");
-		cr_assert_eq(x->family, y->family, "services[%zu].family", i);
-		cr_assert_eq(memcmp(x->vip, y->vip, 16), 0, "services[%zu].vip", i);
-		cr_assert_eq(x->port, y->port, "services[%zu].port", i);
-		cr_assert_eq(x->balance, y->balance, "services[%zu].balance", i);
-		cr_assert_eq(x->bypass, y->bypass, "services[%zu].bypass", i);
-		cr_assert_eq(x->line, y->line, "services[%zu].line: %d vs %d", i, x->line, y->line);
-		cr_assert_eq(x->n_endpoints, y->n_endpoints, "services[%zu].n_endpoints", i);
-		for (j = 0; j < x->n_endpoints; j++) {
-			const struct sc_endpoint_cfg *e = &x->endpoints[j], *f = &y->endpoints[j];
-
-			cr_assert(e->family == f->family && !memcmp(e->addr, f->addr, 16) &&
-					  e->port == f->port && e->weight == f->weight,
-				  "services[%zu].endpoints[%zu]", i, j);
-		}
-	}
-}
-
-static void assert_diags_same(const struct sc_diags *a, const struct sc_diags *b)
-{
-	size_t i;
-
-	cr_assert_eq(a->n, b->n, "%zu diagnostics, whole parse %zu (first: %s)", a->n, b->n,
-		     b->n   ? b->v[0].msg
-		     : a->n ? a->v[0].msg
-			    : "");
-	for (i = 0; i < a->n; i++) {
-		cr_assert_str_eq(a->v[i].file, b->v[i].file);
-		cr_assert_eq(a->v[i].line, b->v[i].line, "diag %zu: line %d vs %d (%s)", i,
-			     a->v[i].line, b->v[i].line, b->v[i].msg);
-		cr_assert_eq(a->v[i].col, b->v[i].col, "diag %zu col (%s)", i, b->v[i].msg);
-		cr_assert_str_eq(a->v[i].key, b->v[i].key);
-		cr_assert_str_eq(a->v[i].msg, b->v[i].msg);
-	}
-}
+#define SAME_CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
+#include "config_same.h"
 
 /*
  * Parse TEXT through the cache and whole; both must agree. Returns whether the cache spliced,
@@ -134,8 +50,8 @@ static bool parse_both(const char *text, int *err)
 				    &da);
 	eb = sc_config_parse_string_mode("t.yaml", text, strlen(text), SC_MODE_FROM_FILE, &b, &db);
 	cr_assert_eq(ea, eb, "cached %d, whole %d for:\n%s", ea, eb, text);
-	assert_diags_same(&da, &db);
-	assert_config_same(&a, &b);
+	same_diags(&da, &db);
+	same_config(&a, &b);
 	sc_config_free(&a);
 	sc_config_free(&b);
 	sc_diags_free(&da);
@@ -433,7 +349,7 @@ Test(config_cache, another_mode_is_parsed_whole)
 	cr_assert_eq(sc_config_parse_string_mode("t.yaml", base, strlen(base), SC_MODE_IPTABLES,
 						 &cfg, &w),
 		     -EINVAL);
-	assert_diags_same(&d, &w);
+	same_diags(&d, &w);
 	sc_diags_free(&d);
 	sc_diags_free(&w);
 	free(base);
@@ -582,4 +498,31 @@ Test(config_cache, random_edits_match_whole_parse, .timeout = 120)
 	cr_assert_gt(ok, 300, "%zu of 2000 parsed", ok);
 	cr_assert_geq(digit_spliced * 10, digit_ok * 8, "%zu of %zu in-place changes spliced",
 		      digit_spliced, digit_ok);
+}
+
+/*
+ * Found by fuzz_config_edit: an edit that removes a whole item and puts none in its place spliced
+ * nothing into the kept services through memcpy() from a NULL pointer (undefined, caught by
+ * UBSan). The result must be the whole parse's, as for any edit.
+ */
+Test(config_cache, removing_a_whole_item_splices_nothing_in)
+{
+	static const char base[] =
+		"cgroup: /a\n"
+		"services:\n"
+		"  - {name: a, vip: 10.96.0.1, port: 80, endpoints: [{address: 100.0.0.1, port: 80}, "
+		"{address: 10.0.0.1, port: 81}]}\n"
+		"  - {name: b, vip: 10.96.0.1, port: 81, endpoints: [{address: 10.0.0.1, port: 80}]}\n";
+	/* The first item's text gone, its newline left. */
+	static const char edited[] =
+		"cgroup: /a\n"
+		"services:\n"
+		"\n"
+		"  - {name: b, vip: 10.96.0.1, port: 81, endpoints: [{address: 10.0.0.1, port: 80}]}\n";
+	int err;
+
+	parse_both(base, &err);
+	cr_assert_eq(err, 0);
+	parse_both(edited, &err);
+	cr_assert_eq(err, 0);
 }

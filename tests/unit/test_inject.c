@@ -338,3 +338,58 @@ Test(istio, unknown_flag_is_refused)
 {
 	istio_golden("unknown-flag", false);
 }
+
+/* Inject the Pod whose spec has SPEC_EXTRA before its containers; the messages in *MSGS. */
+static int inject_pod(const char *spec_extra, char **out, char **msgs)
+{
+	struct sc_inject_opts opts = {.name = "pod.yaml"};
+	char in[1024];
+	size_t mlen = 0;
+	FILE *m;
+	int err;
+
+	snprintf(in, sizeof(in),
+		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n%s  containers:\n"
+		 "  - name: app\n    image: i\n",
+		 spec_extra);
+	m = open_memstream(msgs, &mlen);
+	cr_assert_not_null(m);
+	err = sc_inject(in, strlen(in), &opts, out, m);
+	fclose(m);
+	return err;
+}
+
+/*
+ * Found by fuzz_inject: an initContainers or volumes that is not a list reached libyaml's
+ * append, whose assertion aborted `interceptor inject`; "initContainers:" with no value did too.
+ */
+Test(inject, init_containers_or_volumes_not_a_list_is_refused_by_name)
+{
+	static const char *const bad[][2] = {
+		{"  initContainers: x\n", "spec.initContainers is not a list"},
+		{"  initContainers: {a: 1}\n", "spec.initContainers is not a list"},
+		{"  volumes: x\n", "spec.volumes is not a list"},
+		{"  volumes: {a: 1}\n", "spec.volumes is not a list"},
+	};
+	char *out = NULL, *msgs = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(inject_pod(bad[i][0], &out, &msgs), -EINVAL, "%s", bad[i][0]);
+		cr_assert_null(out);
+		cr_assert(strstr(msgs, bad[i][1]), "%s: %s", bad[i][0], msgs);
+		free(msgs);
+		msgs = NULL;
+	}
+}
+
+Test(inject, init_containers_and_volumes_with_no_value_are_filled)
+{
+	char *out = NULL, *msgs = NULL;
+
+	cr_assert_eq(inject_pod("  initContainers:\n  volumes: ~\n", &out, &msgs), 0, "%s", msgs);
+	cr_assert(strstr(out, "  initContainers:\n  - name: sidecap-interceptor\n"), "%s", out);
+	cr_assert(strstr(out, "- name: sidecap-policy"), "%s", out);
+	free(out);
+	free(msgs);
+}
