@@ -329,7 +329,7 @@ struct sc_dest {
 _Static_assert(sizeof(struct sc_dest) == 24, "sc_dest layout");
 
 #define SC_ACCEL_SCALE 16 /* fixed point of sc_dest.exchanges */
-#define SC_ACCEL_LEARN 4  /* measured connections before a destination is judged */
+#define SC_ACCEL_LEARN 32 /* measured connections before a destination is judged */
 #define SC_ACCEL_PROBE 8  /* of a short-lived destination, one connection in this many is measured */
 #define SC_ACCEL_DECAY 2  /* each sample moves the averages 1/2^this of the way to it */
 #define SC_DEFAULT_ACCEL_MIN_EXCHANGES 4
