@@ -377,8 +377,11 @@ struct sc_pair {
 	__u64 state;	     /* as in struct sc_flow: SC_FLOW_* bits */
 	__u32 ready;	     /* both ends are in sc_xsocks */
 	__u32 collided;	     /* a second active end made the same key: nobody uses this entry */
+	__u32 turns;	     /* as in struct sc_flow */
+	__u32 pad;
+	__u64 bytes; /* as in struct sc_flow */
 };
-_Static_assert(sizeof(struct sc_pair) == 48, "sc_pair layout");
+_Static_assert(sizeof(struct sc_pair) == 64, "sc_pair layout");
 
 /* Socket storage of a socket in sc_xsocks: its pair entry, which end it is, and its limit. */
 struct sc_xsock {
@@ -432,8 +435,8 @@ _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 	  "their active end, paired, and left unpaired because two connections made the same "    \
 	  "key (node-wide).")                                                                     \
 	F(ACCELERATION, "sidecap_acceleration_decisions_total", "decision", "reason",             \
-	  "Connections of the pod whose two ends are local, by whether they were put in the "     \
-	  "sockhash (accelerated) and why (decided by the connecting end).")                     \
+	  "Connections of the pod to a local peer or to a pod of this node, by whether they were " \
+	  "put in a sockhash (accelerated) and why (decided by the connecting end).")            \
 	F(ERRORS, "sidecap_errors_total", "reason", NULL,                                         \
 	  "Paths that failed open (or closed) because something went wrong, by reason.")
 
@@ -549,7 +552,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
  * never starts with "_".
  */
 #define SC_NODE_PREFIX "_node"
-#define SC_NODE_DIR    SC_NODE_PREFIX "-v3"
+#define SC_NODE_DIR    SC_NODE_PREFIX "-v4"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096

@@ -203,20 +203,18 @@ static __always_inline enum sc_accel_verdict sc_accel_decide(const struct sc_pol
 
 /*
  * A closing connection's sample for its destination: the exchanges and bytes sk_msg carried
- * (FLOW, if it had one) and those that went by TCP, from this socket's own counters.
+ * (TURNS and SKMSG_BYTES, from its flow or pair entry) and those that went by TCP, from this
+ * socket's own counters.
  */
 static __always_inline void sc_dest_measure(struct bpf_sock_ops *skops,
-					    const struct sc_dest_key *k, const struct sc_flow *flow)
+					    const struct sc_dest_key *k, __u32 turns,
+					    __u64 skmsg_bytes)
 {
 	__u32 in = skops->data_segs_in, out = skops->data_segs_out;
-	__u64 ex = in < out ? in : out;
-	__u64 bytes = skops->bytes_received + skops->bytes_acked;
+	__u64 ex = (in < out ? in : out) + ((__u64)turns + 1) / 2;
+	__u64 bytes = skops->bytes_received + skops->bytes_acked + skmsg_bytes;
 	struct sc_dest *d, fresh = {};
 
-	if (flow) {
-		ex += (flow->turns + 1) / 2;
-		bytes += flow->bytes + flow->unanswered[0] + flow->unanswered[1];
-	}
 	if (ex > (1u << 20))
 		ex = 1u << 20;
 	ex *= SC_ACCEL_SCALE;
@@ -427,16 +425,27 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 	int side;
 
 	p = sc_live_policy(&slot);
-	/* acceleration: never leaves the pod-to-pod hop on TCP too (the port and service rules
-	 * apply to the pod's own connections). */
-	if (!sk || !p || (p->flags & (SC_F_ACCEL | SC_F_ACCEL_NEVER)) != SC_F_ACCEL)
+	if (!sk || !p || !(p->flags & SC_F_ACCEL))
 		return;
 	if (!passive) {
 		struct sc_tuple hint = *t;
+		struct sc_dest_key dk = {};
+		enum sc_accel_verdict v;
+		struct sc_origdst *o;
 
 		/* Only where a pod of this node asked (sc_xhints): never for a remote peer. */
 		hint.netns = 0;
 		if (bpf_map_delete_elem(&sc_xhints, &hint))
+			return;
+		/* The offering end decides as for a local connection; the passive end joins only
+		 * an offer, so it follows. */
+		o = sc_origdst_of(sk);
+		sc_dest_of(&dk, t, o, false);
+		v = sc_accel_decide(p, slot, o, &dk);
+		if (v == SC_ACCEL_MEASURE)
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+								 BPF_SOCK_OPS_STATE_CB_FLAG);
+		if (v != SC_ACCEL_YES)
 			return;
 	}
 	side = sc_pair_key_of(&key, t, skops->snd_nxt - 1, skops->rcv_nxt - 1);
@@ -558,15 +567,20 @@ static __always_inline void sc_handle_close(struct bpf_sock_ops *skops, enum sc_
 	struct sc_dest_key dk = {};
 	struct sc_xsock *xs;
 	struct sc_flow *flow;
+	struct sc_pair *pair;
 	struct bpf_sock *sk = skops->sk;
 
 	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t)) {
 		sc_flow_key(&key, &t);
 		flow = bpf_map_lookup_elem(&sc_flows, &key);
-		if (!flow || !(flow->flags & SC_FLOW_F_PASSIVE)) {
+		if (!flow) {
 			sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
-			sc_dest_measure(skops, &dk, flow);
+			sc_dest_measure(skops, &dk, 0, 0);
+		} else if (!(flow->flags & SC_FLOW_F_PASSIVE)) {
+			sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
+			sc_dest_measure(skops, &dk, flow->turns,
+					flow->bytes + flow->unanswered[0] + flow->unanswered[1]);
 		}
 		if (flow)
 			bpf_map_delete_elem(&sc_flows, &key);
@@ -574,7 +588,15 @@ static __always_inline void sc_handle_close(struct bpf_sock_ops *skops, enum sc_
 	}
 	if (level != SC_FULL || !sk)
 		return;
+	/* The active end of a pod-to-pod hop: it offered the pair, or was measured without. */
+	sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
 	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
+	pair = xs ? bpf_map_lookup_elem(&sc_xpairs, &xs->pair) : NULL;
+	if (pair)
+		sc_dest_measure(skops, &dk, pair->turns,
+				pair->bytes + pair->unanswered[0] + pair->unanswered[1]);
+	else
+		sc_dest_measure(skops, &dk, 0, 0);
 	if (xs)
 		bpf_map_delete_elem(&sc_xpairs, &xs->pair);
 }
