@@ -238,3 +238,40 @@ Test(accel, redirected_connections_are_learnt_per_original_destination)
 	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_insert), inserts + 20);
 	cr_assert_eq(tpod_counter(SC_C_sockops_handover_claimed), 71);
 }
+
+/*
+ * The sidecar-to-sidecar hop between two pods of the node: the client pod's sidecar offers the
+ * pair, or not, as its history says; the server pod joins only offers. Short connections stop
+ * being paired after the learning window, long ones to the same destination are paired again
+ * within the probe interval, every byte intact.
+ */
+Test(accel, pod_to_pod_hop_is_paired_for_long_lived_connections_only)
+{
+	static const char *const echo_dual[] = {"--mode", "echo", "--dual", NULL};
+	static const char *const inbound[] = {"--inbound", "0.0.0.0:15006", NULL};
+	struct tpeer *srv = tpod_add_peer("srv", P.rns);
+	char line[1024];
+	uint64_t ready;
+
+	tpeer_start_server(srv, T_CGROUP, "::", "8080", echo_dual);
+	tpeer_write_config(srv, "");
+	tpeer_start_daemon(srv);
+	tpeer_start_proxy_with(srv, inbound);
+	tpod_start_daemon();
+	tpod_start_proxy();
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--repeat", "100", "--exchanges",
+		 "1", NULL);
+	cr_assert_eq(num(line, "ok"), 100, "%s", line);
+	/* Each connection is two decisions of the client pod under one destination (the app's
+	 * hop and its sidecar's upstream), so the window closes after half as many. */
+	ready = tpod_node_counter(SC_X_xpod_pair_ready);
+	cr_assert_leq(ready, SC_ACCEL_LEARN, "%lu pairs", (unsigned long)ready);
+	cr_assert_geq(tpod_counter(SC_C_accel_skip_short_lived), 100);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--repeat", "20", "--exchanges",
+		 "100", NULL);
+	cr_assert_eq(num(line, "ok"), 20, "%s", line);
+	cr_assert_geq(tpod_node_counter(SC_X_xpod_pair_ready) - ready, 20 - SC_ACCEL_PROBE);
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", "--exchanges", "100", NULL);
+	t_assert_intact(line, "6400");
+	cr_assert_eq(tpod_node_counter(SC_X_xpod_msg_demote_peer_missing), 0);
+}
