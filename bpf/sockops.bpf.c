@@ -206,9 +206,8 @@ static __always_inline enum sc_accel_verdict sc_accel_decide(const struct sc_pol
  * (TURNS and SKMSG_BYTES, from its flow or pair entry) and those that went by TCP, from this
  * socket's own counters.
  */
-static __always_inline void sc_dest_measure(struct bpf_sock_ops *skops,
-					    const struct sc_dest_key *k, __u32 turns,
-					    __u64 skmsg_bytes)
+static __always_inline void sc_dest_measure(struct bpf_sock_ops *skops, const struct sc_dest_key *k,
+					    __u32 turns, __u64 skmsg_bytes)
 {
 	__u32 in = skops->data_segs_in, out = skops->data_segs_out;
 	__u64 ex = (in < out ? in : out) + ((__u64)turns + 1) / 2;
@@ -263,7 +262,8 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 		if (!err)
 			cb |= BPF_SOCK_OPS_STATE_CB_FLAG;
 		else if ((int)err != -EEXIST) /* before 6.4 the error reaches us zero-extended */
-			/* Fails open: with no flow entry, sk_msg never redirects this connection. */
+			/* Fails open: with no flow entry, sk_msg never redirects this connection.
+			 */
 			sc_count(SC_C_errors__flow_full);
 	}
 	bpf_sock_ops_cb_flags_set(skops, cb);

@@ -600,9 +600,11 @@ void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key, const y
 
 bool sc_match_accel(const yaml_node_t *node, int *out, char *msg, size_t size)
 {
-	static const struct sc_choices words = {
-		"an acceleration mode",
-		{{"adaptive", SC_ACCEL_ADAPTIVE}, {"always", SC_ACCEL_ALWAYS}, {"never", SC_ACCEL_NEVER}, {NULL}}};
+	static const struct sc_choices words = {"an acceleration mode",
+						{{"adaptive", SC_ACCEL_ADAPTIVE},
+						 {"always", SC_ACCEL_ALWAYS},
+						 {"never", SC_ACCEL_NEVER},
+						 {NULL}}};
 	const char *s = sc_value(node);
 	size_t i;
 
@@ -619,8 +621,9 @@ bool sc_match_accel(const yaml_node_t *node, int *out, char *msg, size_t size)
 	}
 	for (i = 0; words.v[i].name; i++) {
 		if (!strcasecmp(s, words.v[i].name)) {
-			snprintf(msg, size, "\"%.64s\" is not an acceleration mode; did you mean %s?",
-				 s, words.v[i].name);
+			snprintf(msg, size,
+				 "\"%.64s\" is not an acceleration mode; did you mean %s?", s,
+				 words.v[i].name);
 			return false;
 		}
 	}

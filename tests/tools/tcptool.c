@@ -67,7 +67,7 @@ struct tt_opts {
 	size_t chunk;
 	uint64_t count;
 	uint64_t hold_ms;
-	uint64_t repeat; /* 0 = single connection, full conn line */
+	uint64_t repeat;    /* 0 = single connection, full conn line */
 	uint64_t exchanges; /* client --exchanges: 0 = stream --send at once */
 	uint64_t connect_timeout_ms;
 	uint64_t wait_timeout_ms;

@@ -1427,13 +1427,14 @@ Test(config, services_without_value_is_rejected)
 
 Test(config, service_item_scalar_is_rejected)
 {
-	assert_one_error("cgroup: /a\n"
-			 "services:\n"
-			 "  - reviews\n",
-			 3, 5, "services[0]",
-			 "must be a mapping (keys: name, vip, port, balance, sidecar, acceleration, "
-			 "endpoints), "
-			 "not \"reviews\"");
+	assert_one_error(
+		"cgroup: /a\n"
+		"services:\n"
+		"  - reviews\n",
+		3, 5, "services[0]",
+		"must be a mapping (keys: name, vip, port, balance, sidecar, acceleration, "
+		"endpoints), "
+		"not \"reviews\"");
 }
 
 Test(config, service_unknown_key_gets_a_suggestion)
@@ -1955,9 +1956,10 @@ Test(config, acceleration_words_and_booleans_are_read)
 
 Test(config, acceleration_other_word_is_rejected_with_the_modes)
 {
-	assert_one_error("cgroup: /a\nacceleration: sometimes\n", 2, 15, "acceleration",
-			 "\"sometimes\" is not an acceleration mode (use adaptive, always or never; "
-			 "true and false, unquoted, still mean always and never)");
+	assert_one_error(
+		"cgroup: /a\nacceleration: sometimes\n", 2, 15, "acceleration",
+		"\"sometimes\" is not an acceleration mode (use adaptive, always or never; "
+		"true and false, unquoted, still mean always and never)");
 }
 
 Test(config, acceleration_word_in_other_case_gets_a_suggestion)
@@ -1981,11 +1983,12 @@ Test(config, acceleration_ports_and_min_exchanges_are_read)
 
 Test(config, acceleration_port_in_both_lists_is_rejected_at_the_never_one)
 {
-	assert_one_error("cgroup: /a\naccelerationPorts:\n  always: [80, 9090]\n"
-			 "  never: [22, 9090]\n",
-			 4, 15, "accelerationPorts.never[1]",
-			 "port 9090 is also in accelerationPorts.always[1] (line 3); remove it from "
-			 "one of the lists");
+	assert_one_error(
+		"cgroup: /a\naccelerationPorts:\n  always: [80, 9090]\n"
+		"  never: [22, 9090]\n",
+		4, 15, "accelerationPorts.never[1]",
+		"port 9090 is also in accelerationPorts.always[1] (line 3); remove it from "
+		"one of the lists");
 }
 
 Test(config, acceleration_ports_refuse_star)
@@ -2020,6 +2023,5 @@ Test(config, service_acceleration_bad_word_names_the_item)
 	assert_one_error("cgroup: /a\nservices:\n"
 			 "  - name: a\n    vip: 10.96.0.1\n    port: 80\n    acceleration: fast\n"
 			 "    endpoints: [{address: 10.0.0.1, port: 80}]\n",
-			 6, 19, "services[0].acceleration",
-			 "\"fast\" is not an acceleration mode");
+			 6, 19, "services[0].acceleration", "\"fast\" is not an acceleration mode");
 }
