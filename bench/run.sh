@@ -578,6 +578,7 @@ w_mixed() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 		bg_cg "$acg" "$ans" timeout -k 5 $((BOUND + 120)) $B/tcptool client "$dst" $P_CONN --send 64 \
 			--exchanges $k --repeat $n_short --max-seconds $((T * 8 + 60)) >"$WORK/mixed.$k.out" 2>&1
 		bp+=($BGPID)
+		mpids+=($BGPID) # an interrupted run stops them with the sidecars
 	done
 	bg_cg "$acg" "$ans" timeout -k 5 $((BOUND + 120)) $B/tcptool client "$dst" $P_LONG --send 64 \
 		--exchanges 200 --repeat $n_long --max-seconds $((T * 8 + 60)) >"$WORK/mixed.long.out" 2>&1
