@@ -149,10 +149,15 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-# The side-by-side benchmark (docs/benchmarks.md); BENCH_QUICK=1 for a short smoke run.
+# The side-by-side benchmark (docs/benchmarks.md); BENCH_QUICK=1 for a short smoke run. Pinned
+# to one CPU (build/bench), then unpinned (build/bench-unpinned: the scheduler free, as users run;
+# no policy-scale points, which do not depend on it), then both against the targets.
 bench: deps
 	$(MAKE) all
-	bench/run.sh
+	BENCH_OUT=$(BUILD)/bench bench/run.sh
+	BENCH_OUT=$(BUILD)/bench-unpinned BENCH_PIN=none BENCH_ONLY="$${BENCH_ONLY:-pod two profile}" \
+		bench/run.sh
+	python3 bench/targets.py $(BUILD)/bench $(BUILD)/bench-unpinned
 
 # Policy scale (services): apply time, per-connect cost and map memory at 10 to 10,000 services.
 bench-policy: deps

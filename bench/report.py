@@ -42,6 +42,14 @@ METRICS = {
         ("cpu_us_per_conn", "CPU µs/conn", "low", 1),
         ("failed", "failed", None, 0),
     ],
+    "mixed": [
+        ("conns_per_s", "conns/s", "high", 0),
+        ("short_total_p50_us", "short total p50 µs", "low", 0),
+        ("short_total_p99_us", "short total p99 µs", "low", 0),
+        ("long_total_p50_us", "long total p50 µs", "low", 0),
+        ("cpu_us_per_conn", "CPU µs/conn", "low", 1),
+        ("failed", "failed", None, 0),
+    ],
     "http": [
         ("req_per_s", "req/s", "high", 0),
         ("p50_us", "p50 µs", "low", 0),
@@ -55,6 +63,8 @@ WORKLOAD_TITLE = {
     "bulk": "bulk, one unthrottled stream (iperf3)",
     "conn": "new connections: connect, 64 B echoed, close (tcptool --repeat)",
     "http": "HTTP/1.1 keep-alive through HAProxy sidecars to nginx (wrk)",
+    "mixed": "mixed: at once, 90% short connections (1-3 exchanges of 64 B) to one destination, "
+    "10% long ones (200 exchanges) to another (tcptool --exchanges)",
 }
 # The figures the ratio table compares.
 RATIO_KEYS = [
@@ -68,6 +78,10 @@ RATIO_KEYS = [
     ("conn", "connect_p50_us", "connect p50"),
     ("conn", "connect_p99_us", "connect p99"),
     ("conn", "cpu_us_per_conn", "CPU/conn"),
+    ("mixed", "conns_per_s", "mixed conns/s"),
+    ("mixed", "short_total_p99_us", "mixed short p99"),
+    ("mixed", "long_total_p50_us", "mixed long p50"),
+    ("mixed", "cpu_us_per_conn", "mixed CPU/conn"),
     ("http", "req_per_s", "HTTP req/s"),
     ("http", "p99_us", "HTTP p99"),
     ("http", "cpu_us_per_req", "HTTP CPU/req"),
@@ -193,7 +207,8 @@ def markdown(summary, meta, raw, counters):
         f"({meta.get('cpu_model', '?')}); {meta.get('date', '?')}; "
         f"`{meta.get('command', 'make bench')}`: {meta.get('reps', '?')} repetition(s), "
         f"{meta.get('t_s', '?')} s per sockperf/iperf3/wrk run, {meta.get('conns', '?')} "
-        f"connections per tcptool run, wall time {meta.get('wall_s', '?')} s.  "
+        f"connections per tcptool run, wall time {meta.get('wall_s', '?')} s; "
+        f"{'unpinned' if meta.get('pinned_cpus') == 'none' else 'pinned to CPU(s) ' + str(meta.get('pinned_cpus', '?'))}.  "
     )
     L.append(
         f"{meta.get('iptables', 'iptables')}, rules installed by {meta.get('iptables_via', '?')}; "

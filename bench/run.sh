@@ -16,7 +16,9 @@
 # scale points, at most BENCH_REPS), BENCH_ONLY (space-separated subset of
 # "pod two scale profile"), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
 # BENCH_PROF_RR_T / BENCH_PROF_KEEP (the profile pass: connections per run, repetitions, perf
-# samples per second, seconds of ping-pong and of bulk, 1 to keep perf's data files).
+# samples per second, seconds of ping-pong and of bulk, 1 to keep perf's data files), BENCH_PIN
+# (below), BENCH_OUT (where the figures go, default build/bench). `make bench` runs this twice,
+# pinned and with BENCH_PIN=none, and bench/targets.py compares both with the targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +40,7 @@ exec 9>/run/lock/sidecap-bench.lock
 flock -n 9 || { echo "bench: another bench/run.sh is running (/run/lock/sidecap-bench.lock)" >&2; exit 1; }
 
 B=$PWD/build
-OUT=$B/bench
+OUT=${BENCH_OUT:-$B/bench}
 QUICK=${BENCH_QUICK:-0}
 # Five short repetitions rather than three long ones: on these machines a single run of any mode
 # can land 10-20% off the others (a slow few seconds of the VM), and a median of five still
@@ -51,6 +53,8 @@ else
 	SCALE_REPS=${BENCH_SCALE_REPS:-3}
 fi
 ONLY=${BENCH_ONLY:-"pod two scale profile"}
+# The mixed workload (90% short connections, 10% long ones, at once) runs with pod and two.
+MIXED=${BENCH_MIXED:-1}
 if [ "$QUICK" = 1 ]; then
 	PROF_CONNS=${BENCH_PROF_CONNS:-2000} PROF_REPS=${BENCH_PROF_REPS:-1}
 else
@@ -72,7 +76,7 @@ PIN=${BENCH_PIN:-$(($(nproc) - 1))}
 PINCMD=()
 [ "$PIN" = none ] || PINCMD=(taskset -c "$PIN")
 SVC_PORT=80            # the port of the scale services and rules: never the one we connect to
-P_RR=11111 P_BULK=5201 P_CONN=8080 P_HTTP=8081
+P_RR=11111 P_BULK=5201 P_CONN=8080 P_HTTP=8081 P_LONG=8082
 WRK_CONNS=16
 # Each tool has its own bound (-t, -d, --max-seconds); timeout(1) is a backstop for hangs.
 BOUND=$((T + 30))
@@ -246,6 +250,10 @@ start_servers() { # CG NS: sockperf, iperf3, tcptool echo, nginx on 0.0.0.0
 	bg_cg "$cg" "$ns" $B/tcptool server 0.0.0.0 $P_CONN --mode echo --max-seconds 86400 \
 		>"$d/tcptool.log" 2>&1
 	pids+=($BGPID)
+	# The long-lived destination of the mixed workload: another port, so another destination.
+	bg_cg "$cg" "$ns" $B/tcptool server 0.0.0.0 $P_LONG --mode echo --max-seconds 86400 \
+		>"$d/tcptool-long.log" 2>&1
+	pids+=($BGPID)
 	mkdir -p "$d/nginx"
 	cat >"$d/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -270,7 +278,7 @@ http {
 EOF
 	bg_cg "$cg" "$ns" nginx -p "$d/nginx" -c "$d/nginx/nginx.conf" >"$d/nginx.out" 2>&1
 	pids+=($BGPID)
-	for p in $P_RR $P_BULK $P_CONN $P_HTTP; do wait_listen "$ns" $p; done
+	for p in $P_RR $P_BULK $P_CONN $P_HTTP $P_LONG; do wait_listen "$ns" $p; done
 }
 
 # iptables: Istio's REDIRECT rules (istio-iptables defaults, IPv4), or the daemon's own rules.
@@ -389,8 +397,8 @@ intercept() { # MODE CG NS NSVC
 		fi
 		SETUP_S=$(calc "($(now_ns) - $t0) / 1000000000")
 		;;
-	ebpf) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" true "$n")" ;;
-	ebpf-noaccel) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" false "$n")" ;;
+	ebpf) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" adaptive "$n")" ;;
+	ebpf-noaccel) start_daemon "$(write_conf "$ns-ebpf" "$cg" "$ns" never "$n")" ;;
 	esac
 }
 
@@ -557,6 +565,41 @@ w_conn() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 		"$(calc "($c1 - $c0) / ($ok + ($ok == 0))")" "${EXTRA:-}")"
 }
 
+# The mixed workload: at once, 90% short connections (1, 2 and 3 exchanges of 64 B, a third each)
+# to one destination and 10% long ones (200 exchanges each) to another: where adaptive
+# acceleration must tell them apart. conns/s is over all of them; CPU per connection too.
+w_mixed() { # TOPO MODE REP ACG ANS DST CPU_CGS...
+	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
+	shift 6
+	local c0 c1 t0 t1 k n_short=$((CONNS * 3 / 10)) n_long=$((CONNS / 10)) bp=() ok=0 failed=0 l
+	c0=$(cpu_usec "$@")
+	t0=$(now_ns)
+	for k in 1 2 3; do
+		bg_cg "$acg" "$ans" timeout -k 5 $((BOUND + 120)) $B/tcptool client "$dst" $P_CONN --send 64 \
+			--exchanges $k --repeat $n_short --max-seconds $((T * 8 + 60)) >"$WORK/mixed.$k.out" 2>&1
+		bp+=($BGPID)
+		mpids+=($BGPID) # an interrupted run stops them with the sidecars
+	done
+	bg_cg "$acg" "$ans" timeout -k 5 $((BOUND + 120)) $B/tcptool client "$dst" $P_LONG --send 64 \
+		--exchanges 200 --repeat $n_long --max-seconds $((T * 8 + 60)) >"$WORK/mixed.long.out" 2>&1
+	bp+=($BGPID)
+	for k in "${bp[@]}"; do wait "$k" || true; done
+	t1=$(now_ns)
+	c1=$(cpu_usec "$@")
+	for k in 1 2 3 long; do
+		l=$(grep '^summary ' "$WORK/mixed.$k.out" || true)
+		ok=$((ok + $(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$l" | grep . || echo 0)))
+		failed=$((failed + $(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$l" | grep . || echo 1)))
+	done
+	kvf() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$WORK/mixed.$1.out" | head -1; }
+	[ "$failed" = 0 ] || log "mixed $topo/$mode: $failed failed"
+	emit "$topo" "$mode" "$rep" mixed "$(printf '"ok":%s,"conns_per_s":%s,"short_total_p50_us":%s,"short_total_p99_us":%s,"long_total_p50_us":%s,"failed":%s,"cpu_us_per_conn":%s' \
+		"$([ "$failed" = 0 ] && [ "$ok" -gt 0 ] && echo true || echo false)" \
+		"$(calc "$ok / (($t1 - $t0) / 1000000000)")" "$(num "$(kvf 2 total_p50_us)")" \
+		"$(num "$(kvf 2 total_p99_us)")" "$(num "$(kvf long total_p50_us)")" "$failed" \
+		"$(calc "($c1 - $c0) / ($ok + ($ok == 0))")")"
+}
+
 # HTTP/1.1 keep-alive through HAProxy sidecars to nginx.
 w_http() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
@@ -615,6 +658,7 @@ run_topo_mode() { # TOPO MODE REP
 	w_rr "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	w_bulk "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	w_conn "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	[ "$MIXED" = 1 ] && w_mixed "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	save_status "$topo" "$mode" "$rep"
 	stop_sidecars
 	check_stubs "$topo" "$mode" "$rep" "$ans" "$([ $topo = two-pod ] && echo bench-srv)"
@@ -800,10 +844,11 @@ cat >"$OUT/meta.json" <<EOF
  "date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","quick":$QUICK,"reps":$REPS,"scale_reps":$SCALE_REPS,"t_s":$T,"conns":$CONNS,
  "wrk_conns":$WRK_CONNS,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"prof_rr_t":$PROF_RR_T,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
  "sockperf":"$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)",
- "pinned_cpus":"$PIN","loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
+ "pinned_cpus":"$PIN","mixed":$MIXED,"loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
  "iperf3":"$(iperf3 --version | head -1)","haproxy":"$(haproxy -v | head -1 | awk '{ print $3 }')",
  "nginx":"$(nginx -v 2>&1 | sed 's/.*nginx\///')","wall_s":$WALL,
  "command":"make bench$([ "$QUICK" = 1 ] && echo ' BENCH_QUICK=1')"}
 EOF
-python3 bench/report.py "$OUT"
+python3 bench/report.py "$OUT" >/dev/null
+log "report: $OUT/results.md"
 log "done in ${WALL}s: $OUT/results.md"

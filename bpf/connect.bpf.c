@@ -207,7 +207,7 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 		sc_count_pick(svc, ep);
 		od->orig = *ep;
 		*target = *ep;
-		od->flags |= SC_ORIG_F_BYPASS;
+		od->flags |= SC_ORIG_F_BYPASS | (svc->flags & SC_ORIG_F_ACCEL_MASK);
 		if ((__u32)ugid == p->proxy_uid ||
 		    (p->proxy_gid != SC_ID_NONE && (__u32)(ugid >> 32) == p->proxy_gid)) {
 			sc_count(SC_C_lb_proxy_direct);

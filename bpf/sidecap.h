@@ -29,6 +29,13 @@
 #define SC_F_OUT_INCL_ALL6  (1u << 8)
 #define SC_F_OUT_EXCL_NONE4 (1u << 9)
 #define SC_F_OUT_EXCL_NONE6 (1u << 10)
+/* The global acceleration mode: always, never, or neither for adaptive (docs/architecture.md,
+ * "Adaptive acceleration"). SC_F_ACCEL stays set while any rule can accelerate. */
+#define SC_F_ACCEL_ALWAYS (1u << 11)
+#define SC_F_ACCEL_NEVER  (1u << 12)
+/* accelerationPorts.always (.never) lists ports: sockops looks the destination port up. */
+#define SC_F_ACCEL_ALWAYS_PORTS (1u << 13)
+#define SC_F_ACCEL_NEVER_PORTS	(1u << 14)
 
 /* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
 struct sc_policy {
@@ -41,8 +48,12 @@ struct sc_policy {
 	 * past this the direction leaves sk_msg for good (see docs/architecture.md). */
 	__u32 msg_unanswered_limit;
 	__u32 generation;
+	/* accelerationMinExchanges: adaptive acceleration takes destinations whose connections
+	 * average at least this many exchanges. */
+	__u32 accel_min_exchanges;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
+_Static_assert(sizeof(struct sc_policy) == 32, "sc_policy layout");
 
 /*
  * The version of what a pod's pins hold: its maps' types, keys and values and what its programs
@@ -51,7 +62,7 @@ _Static_assert(sizeof(struct sc_policy) == 24, "sc_policy layout");
  * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
  * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
  */
-#define SC_POD_ABI 5
+#define SC_POD_ABI 6
 
 /* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
@@ -68,6 +79,8 @@ enum sc_port_kind {
 	SC_PORT_OUT_EXCLUDE = 2,
 	SC_PORT_IN_INCLUDE = 3,
 	SC_PORT_IN_EXCLUDE = 4, /* inbound.excludePorts and proxy.adminPorts */
+	SC_PORT_ACCEL_ALWAYS = 5,
+	SC_PORT_ACCEL_NEVER = 6,
 };
 
 static inline __u32 sc_port_key(__u32 slot, __u32 kind, __u32 port)
@@ -143,6 +156,13 @@ _Static_assert(sizeof(struct sc_origdst) == 56, "sc_origdst layout");
 #define SC_ORIG_F_ACCEPTED 2
 /* The app's socket went straight to a service endpoint: no proxy will claim a handover. */
 #define SC_ORIG_F_BYPASS 4
+/* The service's acceleration: always, never or adaptive (none: the port rules and the global
+ * mode). */
+#define SC_ORIG_F_ACCEL_ALWAYS 8
+#define SC_ORIG_F_ACCEL_NEVER  16
+/* The service says adaptive: the history decides, whatever the port rules and global mode say. */
+#define SC_ORIG_F_ACCEL_ADAPTIVE 32
+#define SC_ORIG_F_ACCEL_MASK (SC_ORIG_F_ACCEL_ALWAYS | SC_ORIG_F_ACCEL_NEVER | SC_ORIG_F_ACCEL_ADAPTIVE)
 
 /*
  * Services (connect-time load balancing). A connect to vip:port of a service in the live slot
@@ -155,6 +175,11 @@ enum sc_balance {
 };
 
 #define SC_SVC_F_BYPASS 1 /* sidecar: bypass (straight to the endpoint, no proxy) */
+/* services[].acceleration: always, never; neither for the rules below it. The same bits as
+ * SC_ORIG_F_ACCEL_*, which the connect program copies them to. */
+#define SC_SVC_F_ACCEL_ALWAYS SC_ORIG_F_ACCEL_ALWAYS
+#define SC_SVC_F_ACCEL_NEVER  SC_ORIG_F_ACCEL_NEVER
+#define SC_SVC_F_ACCEL_ADAPTIVE SC_ORIG_F_ACCEL_ADAPTIVE
 
 struct sc_svc_key {
 	__u32 slot;
@@ -262,8 +287,16 @@ enum sc_listen_verdict {
 struct sc_flow {
 	__u64 unanswered[2];
 	__u64 state; /* 64 bits: clang 14 emits fetching atomics on 32 bits only for -mcpu=v3 */
+	/* For the destination's history (struct sc_dest), counted where sk_msg zeroes a side's
+	 * unanswered count anyway: direction changes, and the bytes of the turns so far. */
+	__u32 turns;
+	__u32 flags; /* SC_FLOW_F_* */
+	__u64 bytes;
 };
-_Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
+_Static_assert(sizeof(struct sc_flow) == 40, "sc_flow layout");
+
+/* The passive end created the entry (its active end is not ours): not measured at close. */
+#define SC_FLOW_F_PASSIVE 1
 
 /* Side I sends on the plain TCP path for good. */
 #define SC_FLOW_DEMOTED(i) (1ull << (i))
@@ -272,6 +305,34 @@ _Static_assert(sizeof(struct sc_flow) == 24, "sc_flow layout");
 /* Side I is demoted, was never sent a byte through sk_msg, and leaves the sockhash at its next
  * sockops RTT callback: its peer must never redirect into it again. */
 #define SC_FLOW_LEAVING(i) (1ull << (4 + (i)))
+
+/*
+ * Adaptive acceleration (docs/architecture.md): what the connections to one destination did,
+ * in sc_dests, an LRU hash. The destination is the one the app named (the original destination,
+ * a service's VIP:port), or the address the socket is connected to or accepted on.
+ */
+struct sc_dest_key {
+	__u64 netns; /* 0 on the 5.10 level */
+	__u32 family;
+	__u32 port;    /* host order */
+	__u32 addr[4]; /* network order; IPv4 in addr[0] */
+};
+_Static_assert(sizeof(struct sc_dest_key) == 32, "sc_dest_key layout");
+
+struct sc_dest {
+	__u32 exchanges; /* decayed average of exchanges per connection, x SC_ACCEL_SCALE */
+	__u32 samples;	 /* connections measured, up to 255 */
+	__u32 skipped;	 /* connections skipped since the last measured one */
+	__u32 pad;
+	__u64 bytes; /* decayed average of bytes per connection, both directions */
+};
+_Static_assert(sizeof(struct sc_dest) == 24, "sc_dest layout");
+
+#define SC_ACCEL_SCALE 16 /* fixed point of sc_dest.exchanges */
+#define SC_ACCEL_LEARN 32 /* measured connections before a destination is judged */
+#define SC_ACCEL_PROBE 8  /* of a short-lived destination, one connection in this many is measured */
+#define SC_ACCEL_DECAY 2  /* each sample moves the averages 1/2^this of the way to it */
+#define SC_DEFAULT_ACCEL_MIN_EXCHANGES 4
 
 /*
  * Connections between two pods of the node (the sidecar<->sidecar hop) are carried socket to
@@ -316,8 +377,11 @@ struct sc_pair {
 	__u64 state;	     /* as in struct sc_flow: SC_FLOW_* bits */
 	__u32 ready;	     /* both ends are in sc_xsocks */
 	__u32 collided;	     /* a second active end made the same key: nobody uses this entry */
+	__u32 turns;	     /* as in struct sc_flow */
+	__u32 pad;
+	__u64 bytes; /* as in struct sc_flow */
 };
-_Static_assert(sizeof(struct sc_pair) == 48, "sc_pair layout");
+_Static_assert(sizeof(struct sc_pair) == 64, "sc_pair layout");
 
 /* Socket storage of a socket in sc_xsocks: its pair entry, which end it is, and its limit. */
 struct sc_xsock {
@@ -370,6 +434,9 @@ _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 	  "Pod-to-pod connections hinted by the passive end's listener, offered for pairing by "  \
 	  "their active end, paired, and left unpaired because two connections made the same "    \
 	  "key (node-wide).")                                                                     \
+	F(ACCELERATION, "sidecap_acceleration_decisions_total", "decision", "reason",             \
+	  "Connections of the pod to a local peer or to a pod of this node, by whether they were " \
+	  "put in a sockhash (accelerated) and why (decided by the connecting end).")            \
 	F(ERRORS, "sidecap_errors_total", "reason", NULL,                                         \
 	  "Paths that failed open (or closed) because something went wrong, by reason.")
 
@@ -461,7 +528,15 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(listener_scan_registered, LISTENER_SCAN, "registered", NULL)              \
 	X(errors__listener_scan, ERRORS, "listener_scan", NULL)                     \
 	X(xpod_off_no_netns_cookie, SOCKOPS_EVENTS, "pairing_off_no_netns_cookie", NULL)    \
-	X(errors__picks_full, ERRORS, "picks_full", NULL)
+	X(errors__picks_full, ERRORS, "picks_full", NULL)                           \
+	X(accel_learning, ACCELERATION, "accelerated", "learning")                  \
+	X(accel_long_lived, ACCELERATION, "accelerated", "long_lived")              \
+	X(accel_policy_always, ACCELERATION, "accelerated", "policy_always")        \
+	X(accel_skip_short_lived, ACCELERATION, "skipped", "short_lived")           \
+	X(accel_skip_measured, ACCELERATION, "skipped", "short_lived_measured")     \
+	X(accel_skip_policy_never, ACCELERATION, "skipped", "policy_never")         \
+	X(sockops_dest_measured, SOCKOPS_EVENTS, "destination_measured", NULL)      \
+	X(errors__dests_update, ERRORS, "dests_update", NULL)
 
 #define SC_COUNTER_ENUM(name, ...) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
@@ -477,7 +552,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
  * never starts with "_".
  */
 #define SC_NODE_PREFIX "_node"
-#define SC_NODE_DIR    SC_NODE_PREFIX "-v3"
+#define SC_NODE_DIR    SC_NODE_PREFIX "-v4"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096
@@ -491,6 +566,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_ENDPOINTS 262144
 #define SC_MAX_PICKS	 131072
 #define SC_MAX_LISTENERS 16
+#define SC_MAX_DESTS	 16384
 /* Node-wide: sockets of the sidecar<->sidecar hops of every pod of the node. */
 #define SC_MAX_XSOCKS 131072
 #define SC_MAX_XPAIRS 65536
@@ -533,6 +609,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 	X(PICKS, sc_picks, SC_MAX_PICKS, POD, COUNTED)             \
 	X(PORTS, sc_ports, SC_MAX_PORTS, POD, COUNTED)             \
 	X(CIDRS, sc_cidrs, SC_MAX_CIDRS, POD, COUNTED)             \
+	X(DESTS, sc_dests, SC_MAX_DESTS, POD, COUNTED)             \
 	X(XSOCKS, sc_xsocks, SC_MAX_XSOCKS, NODE, COUNTED)         \
 	X(XPAIRS, sc_xpairs, SC_MAX_XPAIRS, NODE, COUNTED)         \
 	X(POLICY, sc_policy, SC_POLICY_SLOTS, POD, SIZED)          \
@@ -558,6 +635,7 @@ enum sc_map_id { SC_MAPS(SC_MAP_ENUM) SC_MAPID__MAX };
 #define SC_MAP_PICKS	 "sc_picks"
 #define SC_MAP_PORTS	 "sc_ports"
 #define SC_MAP_CIDRS	 "sc_cidrs"
+#define SC_MAP_DESTS	 "sc_dests"
 #define SC_MAP_XSOCKS	 "sc_xsocks"
 #define SC_MAP_XPAIRS	 "sc_xpairs"
 #define SC_MAP_POLICY	 "sc_policy"

@@ -101,7 +101,13 @@ static __always_inline int sc_sk_msg_run(struct sk_msg_md *msg, enum sc_level le
 		goto pass;
 	}
 	__sync_fetch_and_add(&flow->unanswered[side], size);
-	flow->unanswered[side ^ 1] = 0;
+	if (flow->unanswered[side ^ 1]) {
+		/* The peer sent since this side last did: a turn, for the destination's history
+		 * (plain stores: a count lost to a race only blurs an average). */
+		flow->bytes += flow->unanswered[side ^ 1];
+		flow->turns++;
+		flow->unanswered[side ^ 1] = 0;
+	}
 	sc_count(SC_C_msg_redirect);
 	sc_count_add(SC_C_msg_redirect_bytes, size);
 	return SK_PASS;

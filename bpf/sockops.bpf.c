@@ -90,23 +90,160 @@ static __always_inline void sc_claim_handover(struct bpf_sock_ops *skops, const 
 		return;
 	}
 	*stored = *o;
-	stored->flags = SC_ORIG_F_ACCEPTED;
+	stored->flags = SC_ORIG_F_ACCEPTED | (o->flags & SC_ORIG_F_ACCEL_MASK);
 	bpf_map_delete_elem(&sc_handover, &app);
 	sc_count(SC_C_sockops_handover_claimed);
 }
 
-static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const struct sc_tuple *t,
-					  enum sc_level level)
+/*
+ * The destination of a connection for its history (struct sc_dest): what the app named when the
+ * connect program stored it (O), else the address the socket is connected to, or accepted on
+ * (PASSIVE).
+ */
+static __always_inline void sc_dest_of(struct sc_dest_key *k, const struct sc_tuple *t,
+				       const struct sc_origdst *o, bool passive)
 {
-	const struct sc_policy *p;
+	k->netns = t->netns;
+	if (o) {
+		k->family = o->asked.family;
+		k->port = bpf_ntohs(o->asked.port);
+		__builtin_memcpy(k->addr, o->asked.addr, 16);
+		return;
+	}
+	k->family = t->family;
+	k->port = passive ? t->lport : t->rport;
+	__builtin_memcpy(k->addr, passive ? t->laddr : t->raddr, 16);
+}
+
+/* The original destination stored on SK by connect or taken from the handover, or NULL. */
+static __always_inline struct sc_origdst *sc_origdst_of(struct bpf_sock *sk)
+{
+	struct sc_origdst *o;
+
+	if (!sk)
+		return NULL;
+	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
+	if (!o || !(o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_ACCEPTED)))
+		return NULL;
+	return o;
+}
+
+/* What the policy says of destination K before any history: SC_ORIG_F_ACCEL_ALWAYS,
+ * SC_ORIG_F_ACCEL_NEVER, or 0 for adaptive. The service's rule first, then the port lists,
+ * then the global mode. */
+static __always_inline __u32 sc_accel_rule(const struct sc_policy *p, __u32 slot,
+					   const struct sc_origdst *o, const struct sc_dest_key *k)
+{
+	if (o && (o->flags & SC_ORIG_F_ACCEL_MASK))
+		return o->flags & (SC_ORIG_F_ACCEL_ALWAYS | SC_ORIG_F_ACCEL_NEVER);
+	if ((p->flags & SC_F_ACCEL_ALWAYS_PORTS) && sc_port_in(slot, SC_PORT_ACCEL_ALWAYS, k->port))
+		return SC_ORIG_F_ACCEL_ALWAYS;
+	if ((p->flags & SC_F_ACCEL_NEVER_PORTS) && sc_port_in(slot, SC_PORT_ACCEL_NEVER, k->port))
+		return SC_ORIG_F_ACCEL_NEVER;
+	if (p->flags & SC_F_ACCEL_ALWAYS)
+		return SC_ORIG_F_ACCEL_ALWAYS;
+	if (p->flags & SC_F_ACCEL_NEVER)
+		return SC_ORIG_F_ACCEL_NEVER;
+	return 0;
+}
+
+enum sc_accel_verdict {
+	SC_ACCEL_SKIP,	  /* plain TCP, nothing asked */
+	SC_ACCEL_MEASURE, /* plain TCP, measured at close */
+	SC_ACCEL_YES,	  /* into the sockhash, with a flow entry (measured at close) */
+};
+
+/* A destination whose history says its connections repay the psock: enough exchanges, each on
+ * average smaller than what flow control lets one direction send unanswered (a bigger one would
+ * be demoted at once and keep paying the sk_msg send path). */
+static __always_inline bool sc_dest_pays(const struct sc_dest *d, const struct sc_policy *p)
+{
+	__u64 ex = d->exchanges;
+
+	if (ex < (__u64)p->accel_min_exchanges * SC_ACCEL_SCALE)
+		return false;
+	return d->bytes * SC_ACCEL_SCALE < ex * 2 * p->msg_unanswered_limit;
+}
+
+/* The connecting end's decision (docs/architecture.md, "Adaptive acceleration"). */
+static __always_inline enum sc_accel_verdict sc_accel_decide(const struct sc_policy *p, __u32 slot,
+							     const struct sc_origdst *o,
+							     const struct sc_dest_key *k)
+{
+	struct sc_dest *d;
+	__u32 rule = sc_accel_rule(p, slot, o, k);
+
+	if (rule == SC_ORIG_F_ACCEL_ALWAYS) {
+		sc_count(SC_C_accel_policy_always);
+		return SC_ACCEL_YES;
+	}
+	if (rule == SC_ORIG_F_ACCEL_NEVER) {
+		sc_count(SC_C_accel_skip_policy_never);
+		return SC_ACCEL_SKIP;
+	}
+	d = bpf_map_lookup_elem(&sc_dests, k);
+	if (!d || d->samples < SC_ACCEL_LEARN) {
+		sc_count(SC_C_accel_learning);
+		return SC_ACCEL_YES;
+	}
+	if (sc_dest_pays(d, p)) {
+		sc_count(SC_C_accel_long_lived);
+		return SC_ACCEL_YES;
+	}
+	/* A plain store: under a race a probe comes a connection or two late. */
+	if (d->skipped + 1 < SC_ACCEL_PROBE) {
+		d->skipped++;
+		sc_count(SC_C_accel_skip_short_lived);
+		return SC_ACCEL_SKIP;
+	}
+	d->skipped = 0;
+	sc_count(SC_C_accel_skip_measured);
+	return SC_ACCEL_MEASURE;
+}
+
+/*
+ * A closing connection's sample for its destination: the exchanges and bytes sk_msg carried
+ * (TURNS and SKMSG_BYTES, from its flow or pair entry) and those that went by TCP, from this
+ * socket's own counters.
+ */
+static __always_inline void sc_dest_measure(struct bpf_sock_ops *skops, const struct sc_dest_key *k,
+					    __u32 turns, __u64 skmsg_bytes)
+{
+	__u32 in = skops->data_segs_in, out = skops->data_segs_out;
+	__u64 ex = (in < out ? in : out) + ((__u64)turns + 1) / 2;
+	__u64 bytes = skops->bytes_received + skops->bytes_acked + skmsg_bytes;
+	struct sc_dest *d, fresh = {};
+
+	if (ex > (1u << 20))
+		ex = 1u << 20;
+	ex *= SC_ACCEL_SCALE;
+	sc_count(SC_C_sockops_dest_measured);
+	d = bpf_map_lookup_elem(&sc_dests, k);
+	if (!d) {
+		fresh.exchanges = ex;
+		fresh.bytes = bytes;
+		fresh.samples = 1;
+		/* An LRU update fails only on memory allocation: the sample is lost. */
+		if (bpf_map_update_elem(&sc_dests, k, &fresh, BPF_NOEXIST))
+			sc_count(SC_C_errors__dests_update);
+		return;
+	}
+	/* Plain stores: two closes at once may lose a sample, never corrupt the entry. */
+	d->exchanges = d->exchanges - (d->exchanges >> SC_ACCEL_DECAY) + (ex >> SC_ACCEL_DECAY);
+	d->bytes = d->bytes - (d->bytes >> SC_ACCEL_DECAY) + (bytes >> SC_ACCEL_DECAY);
+	if (d->samples < 255)
+		d->samples++;
+}
+
+/* Into the sockhash with the flow entry (CREATE: this end makes the entry). */
+static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const struct sc_tuple *t,
+					  bool create, bool passive, enum sc_level level)
+{
 	struct sc_flow fresh = {};
 	struct sc_tuple key;
-	__u32 slot, cb;
+	__u32 cb;
 	long err;
 
-	p = sc_live_policy(&slot);
-	if (!p || !(p->flags & SC_F_ACCEL))
-		return;
 	if (bpf_sock_hash_update(skops, &sc_sockhash, (void *)t, BPF_ANY)) {
 		/* Fails open: this socket's peer will not find it and sends on plain TCP. */
 		sc_count(SC_C_errors__sockhash_insert);
@@ -117,17 +254,62 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 	 * demoted (sc_handle_rtt): while sk_msg carries them there are no ACKs and no callbacks.
 	 * On the 5.10 level no socket leaves its sockhash: no samples needed. */
 	cb = skops->bpf_sock_ops_cb_flags | (level == SC_FULL ? BPF_SOCK_OPS_RTT_CB_FLAG : 0);
-	/* Whichever end is established first creates the entry, and deletes it when it closes;
-	 * the other finds it there. (The active end's callback runs before it sends the ACK that
-	 * establishes the passive end, so the creator is the active end whenever that is ours.) */
-	sc_flow_key(&key, t);
-	err = bpf_map_update_elem(&sc_flows, &key, &fresh, BPF_NOEXIST);
-	if (!err)
-		cb |= BPF_SOCK_OPS_STATE_CB_FLAG;
-	else if ((int)err != -EEXIST) /* before 6.4 the error reaches us zero-extended */
-		/* Fails open: with no flow entry, sk_msg never redirects this connection. */
-		sc_count(SC_C_errors__flow_full);
+	if (create) {
+		/* The creator deletes the entry when it closes. */
+		fresh.flags = passive ? SC_FLOW_F_PASSIVE : 0;
+		sc_flow_key(&key, t);
+		err = bpf_map_update_elem(&sc_flows, &key, &fresh, BPF_NOEXIST);
+		if (!err)
+			cb |= BPF_SOCK_OPS_STATE_CB_FLAG;
+		else if ((int)err != -EEXIST) /* before 6.4 the error reaches us zero-extended */
+			/* Fails open: with no flow entry, sk_msg never redirects this connection.
+			 */
+			sc_count(SC_C_errors__flow_full);
+	}
 	bpf_sock_ops_cb_flags_set(skops, cb);
+}
+
+/*
+ * A local connection is established at one end. The connecting (active) end decides, and
+ * creates the flow entry when it accelerates; its callback runs before it sends the ACK that
+ * establishes the passive end, so the passive end follows by finding the entry. A passive end
+ * with no entry either was decided against, or its active end is not ours (outside the pod's
+ * cgroup); it then accelerates only when its rule says always, creating the entry itself.
+ */
+static __always_inline void sc_local_established(struct bpf_sock_ops *skops,
+						 const struct sc_tuple *t, bool passive,
+						 enum sc_level level)
+{
+	const struct sc_policy *p;
+	struct sc_origdst *o;
+	struct sc_dest_key dk = {};
+	struct sc_tuple key;
+	enum sc_accel_verdict v;
+	__u32 slot;
+
+	p = sc_live_policy(&slot);
+	if (!p || !(p->flags & SC_F_ACCEL))
+		return;
+	if (passive) {
+		sc_flow_key(&key, t);
+		if (bpf_map_lookup_elem(&sc_flows, &key)) {
+			sc_accelerate(skops, t, false, true, level);
+			return;
+		}
+		o = sc_origdst_of(skops->sk);
+		sc_dest_of(&dk, t, o, true);
+		if (sc_accel_rule(p, slot, o, &dk) == SC_ORIG_F_ACCEL_ALWAYS)
+			sc_accelerate(skops, t, true, true, level);
+		return;
+	}
+	o = sc_origdst_of(skops->sk);
+	sc_dest_of(&dk, t, o, false);
+	v = sc_accel_decide(p, slot, o, &dk);
+	if (v == SC_ACCEL_YES)
+		sc_accelerate(skops, t, true, false, level);
+	else if (v == SC_ACCEL_MEASURE)
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+							 BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
 enum sc_rtt_verdict {
@@ -247,10 +429,23 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 		return;
 	if (!passive) {
 		struct sc_tuple hint = *t;
+		struct sc_dest_key dk = {};
+		enum sc_accel_verdict v;
+		struct sc_origdst *o;
 
 		/* Only where a pod of this node asked (sc_xhints): never for a remote peer. */
 		hint.netns = 0;
 		if (bpf_map_delete_elem(&sc_xhints, &hint))
+			return;
+		/* The offering end decides as for a local connection; the passive end joins only
+		 * an offer, so it follows. */
+		o = sc_origdst_of(sk);
+		sc_dest_of(&dk, t, o, false);
+		v = sc_accel_decide(p, slot, o, &dk);
+		if (v == SC_ACCEL_MEASURE)
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+								 BPF_SOCK_OPS_STATE_CB_FLAG);
+		if (v != SC_ACCEL_YES)
 			return;
 	}
 	side = sc_pair_key_of(&key, t, skops->snd_nxt - 1, skops->rcv_nxt - 1);
@@ -356,7 +551,7 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 	if (passive)
 		sc_claim_handover(skops, &t);
 	if (sc_tuple_is_local(&t))
-		sc_accelerate(skops, &t, level);
+		sc_local_established(skops, &t, passive, level);
 	else if (level == SC_FULL)
 		sc_pair_up(skops, &t, passive);
 	else
@@ -364,22 +559,44 @@ static __always_inline void sc_handle_established(struct bpf_sock_ops *skops, bo
 }
 
 /* Only sockets that asked (BPF_SOCK_OPS_STATE_CB_FLAG) get here: the creator of a local flow entry
- * or of a pair entry of two pods. */
+ * or of a pair entry of two pods, and a local connection measured without acceleration (whose
+ * active end asked). */
 static __always_inline void sc_handle_close(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	struct sc_tuple t = {}, key;
+	struct sc_dest_key dk = {};
 	struct sc_xsock *xs;
+	struct sc_flow *flow;
+	struct sc_pair *pair;
 	struct bpf_sock *sk = skops->sk;
 
 	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t)) {
 		sc_flow_key(&key, &t);
-		bpf_map_delete_elem(&sc_flows, &key);
+		flow = bpf_map_lookup_elem(&sc_flows, &key);
+		if (!flow) {
+			sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
+			sc_dest_measure(skops, &dk, 0, 0);
+		} else if (!(flow->flags & SC_FLOW_F_PASSIVE)) {
+			sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
+			sc_dest_measure(skops, &dk, flow->turns,
+					flow->bytes + flow->unanswered[0] + flow->unanswered[1]);
+		}
+		if (flow)
+			bpf_map_delete_elem(&sc_flows, &key);
 		return;
 	}
 	if (level != SC_FULL || !sk)
 		return;
+	/* The active end of a pod-to-pod hop: it offered the pair, or was measured without. */
+	sc_dest_of(&dk, &t, sc_origdst_of(sk), false);
 	xs = bpf_sk_storage_get(&sc_xsk, sk, 0, 0);
+	pair = xs ? bpf_map_lookup_elem(&sc_xpairs, &xs->pair) : NULL;
+	if (pair)
+		sc_dest_measure(skops, &dk, pair->turns,
+				pair->bytes + pair->unanswered[0] + pair->unanswered[1]);
+	else
+		sc_dest_measure(skops, &dk, 0, 0);
 	if (xs)
 		bpf_map_delete_elem(&sc_xpairs, &xs->pair);
 }

@@ -68,7 +68,12 @@ int sc_sk_msg_node(struct sk_msg_md *msg)
 		goto pass;
 	}
 	__sync_fetch_and_add(&pair->unanswered[side], size);
-	pair->unanswered[side ^ 1] = 0;
+	if (pair->unanswered[side ^ 1]) {
+		/* A turn, for the destination's history (plain stores, as in skmsg.bpf.c). */
+		pair->bytes += pair->unanswered[side ^ 1];
+		pair->turns++;
+		pair->unanswered[side ^ 1] = 0;
+	}
 	sc_xcount(SC_X_xpod_msg_redirect);
 	sc_xcount_add(SC_X_xpod_msg_redirect_bytes, size);
 	return SK_PASS;

@@ -82,6 +82,12 @@ static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const 
 	case T_LISTEN:
 		sc_parse_listen(p, key, node);
 		break;
+	case T_ACCEL:
+		sc_parse_accel(p, key, node);
+		break;
+	case T_COUNT:
+		sc_parse_count(p, key, node);
+		break;
 	case T_SERVICES:
 		sc_parse_services(p, key, node);
 		break;
@@ -113,7 +119,7 @@ static void sc_parse_map(struct sc_parser *p, const struct sc_key *map, const ya
 	const struct sc_key *key, *near;
 	yaml_node_t *k, *v;
 	yaml_node_pair_t *pair;
-	char allowed[128], what[80], path[128];
+	char allowed[256], what[80], path[128];
 	struct sc_seen *seen;
 
 	sc_allowed(map, allowed, sizeof(allowed));

@@ -50,6 +50,7 @@ struct sc_service_cfg {
 	uint16_t port;	 /* (vip, port) is unique among the services */
 	int balance;	 /* enum sc_balance_cfg, default SC_BALANCE_RANDOM */
 	bool bypass;	 /* sidecar: bypass (default redirect) */
+	int acceleration; /* enum sc_accel_mode; SC_ACCEL_INHERIT (the default): the pod's rules */
 	size_t n_endpoints;
 	struct sc_endpoint_cfg *endpoints; /* in file order, 1-256, (addr, port) unique */
 	int line;			   /* 1-based line of the item in the file, for messages */
@@ -58,6 +59,14 @@ struct sc_service_cfg {
 	 * last of them; NULL while this config is the only one.
 	 */
 	unsigned int *refs;
+};
+
+/* acceleration: which connections enter the sockhash (docs/architecture.md). */
+enum sc_accel_mode {
+	SC_ACCEL_INHERIT = -1, /* a service without its own: the port rules and the global mode */
+	SC_ACCEL_ADAPTIVE = 0, /* learned per destination (the default) */
+	SC_ACCEL_ALWAYS = 1,   /* also `true` */
+	SC_ACCEL_NEVER = 2,    /* also `false` */
 };
 
 /* How the pod's connections are sent to the proxy. */
@@ -100,7 +109,12 @@ struct sc_config {
 		struct sc_port_set include_ports; /* default ["*"] */
 		struct sc_port_set exclude_ports; /* default [] */
 	} inbound;
-	bool acceleration; /* default true */
+	int acceleration;		   /* enum sc_accel_mode, default SC_ACCEL_ADAPTIVE */
+	uint32_t accel_min_exchanges;	   /* accelerationMinExchanges, default 4 */
+	struct {
+		struct sc_port_set always; /* default []; never "*" */
+		struct sc_port_set never;  /* default []; never "*" */
+	} accel_ports;
 	char *netns;	   /* the netns file where inbound steering is linked; NULL: not given */
 	int mode;	   /* enum sc_mode, default SC_MODE_EBPF; iptables mode requires netns */
 	struct {

@@ -65,6 +65,10 @@ enum sc_key_id {
 	K_IN_INCLUDE_PORTS,
 	K_IN_EXCLUDE_PORTS,
 	K_ACCELERATION,
+	K_ACCEL_MIN_EXCHANGES,
+	K_ACCEL_PORTS,
+	K_ACCEL_ALWAYS,
+	K_ACCEL_NEVER,
 	K_METRICS,
 	K_METRICS_LISTEN,
 	K_SERVICES,
@@ -84,6 +88,8 @@ enum sc_type {
 	T_BOOL_CHOICE, /* bool: one of two words */
 	T_CHOICE,      /* int: one of a few words */
 	T_LISTEN,      /* char *: "ADDR:PORT" or "[ADDR]:PORT" */
+	T_ACCEL,       /* int: enum sc_accel_mode, a word or true/false */
+	T_COUNT,       /* uint32_t: 1-1000000 */
 	T_SERVICES,    /* the services and n_services of struct sc_config */
 	T__MAX
 };
@@ -247,6 +253,11 @@ void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_no
 void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_choice(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+void sc_parse_accel(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+void sc_parse_count(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+/* An acceleration mode: adaptive, always, never, or the booleans true (always) and false
+ * (never) that older files use. False with a message in MSG when NODE is none of them. */
+bool sc_match_accel(const yaml_node_t *node, int *out, char *msg, size_t size);
 void sc_parse_listen(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 
 /* config_services.c */

@@ -101,8 +101,18 @@ const struct sc_key sc_keys[K__MAX] = {
 	[K_IN_EXCLUDE_PORTS] = {"excludePorts", "inbound.excludePorts", K_INBOUND, T_PORTS,
 				FIELD(inbound.exclude_ports), .hint = "write [] for none"},
 
-	[K_ACCELERATION] = {"acceleration", "acceleration", K_ROOT, T_BOOL, FIELD(acceleration),
-			    DEFAULT(bool, true), .hint = "remove the key for the default true"},
+	[K_ACCELERATION] = {"acceleration", "acceleration", K_ROOT, T_ACCEL, FIELD(acceleration),
+			    DEFAULT(int, SC_ACCEL_ADAPTIVE),
+			    .hint = "remove the key for the default adaptive"},
+	[K_ACCEL_MIN_EXCHANGES] = {"accelerationMinExchanges", "accelerationMinExchanges", K_ROOT,
+				   T_COUNT, FIELD(accel_min_exchanges),
+				   DEFAULT(uint32_t, SC_DEFAULT_ACCEL_MIN_EXCHANGES),
+				   .hint = "remove the key for the default 4"},
+	[K_ACCEL_PORTS] = {"accelerationPorts", "accelerationPorts", K_ROOT, T_MAP},
+	[K_ACCEL_ALWAYS] = {"always", "accelerationPorts.always", K_ACCEL_PORTS, T_PORTS,
+			    FIELD(accel_ports.always), .hint = "write [] for none"},
+	[K_ACCEL_NEVER] = {"never", "accelerationPorts.never", K_ACCEL_PORTS, T_PORTS,
+			   FIELD(accel_ports.never), .hint = "write [] for none"},
 	[K_METRICS] = {"metrics", "metrics", K_ROOT, T_MAP},
 	[K_METRICS_LISTEN] = {"listen", "metrics.listen", K_METRICS, T_LISTEN,
 			      FIELD(metrics.listen),
@@ -290,6 +300,7 @@ bool sc_service_equal(const struct sc_service_cfg *a, const struct sc_service_cf
 
 	if (a->family != b->family || memcmp(a->vip, b->vip, sizeof(a->vip)) ||
 	    a->port != b->port || a->balance != b->balance || a->bypass != b->bypass ||
+	    a->acceleration != b->acceleration ||
 	    a->n_endpoints != b->n_endpoints)
 		return false;
 	/* Configs that share a service (sc_config_share()) share its name and endpoints. */

@@ -63,6 +63,17 @@ static int sc_loc_choice(struct sc_parser *p, const struct sc_loc *loc, const ya
 	return -EINVAL;
 }
 
+static void sc_loc_accel(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
+			 int *out)
+{
+	char msg[192];
+
+	if (!sc_loc_scalar(p, loc, node, "adaptive, always or never"))
+		return;
+	if (!sc_match_accel(node, out, msg, sizeof(msg)))
+		sc_loc_diag(p, node->start_mark, loc, "%s", msg);
+}
+
 static int sc_loc_addr(struct sc_parser *p, const struct sc_loc *loc, const yaml_node_t *node,
 		       int *family, uint8_t *addr)
 {
@@ -132,7 +143,16 @@ struct sc_item_key {
 	const char *hint; /* how to fix the key missing or given no value */
 };
 
-enum { SVC_NAME, SVC_VIP, SVC_PORT, SVC_BALANCE, SVC_SIDECAR, SVC_ENDPOINTS, SVC__MAX };
+enum {
+	SVC_NAME,
+	SVC_VIP,
+	SVC_PORT,
+	SVC_BALANCE,
+	SVC_SIDECAR,
+	SVC_ACCELERATION,
+	SVC_ENDPOINTS,
+	SVC__MAX
+};
 enum { EP_ADDRESS, EP_PORT, EP_WEIGHT, EP__MAX };
 _Static_assert((int)EP__MAX <= (int)SVC__MAX,
 	       "sc_parse_item has room for the keys of either table");
@@ -143,6 +163,8 @@ static const struct sc_item_key sc_service_keys[SVC__MAX] = {
 	[SVC_PORT] = {"port", true, "set the service's port, e.g. port: 9080"},
 	[SVC_BALANCE] = {"balance", false, "remove the key for the default random"},
 	[SVC_SIDECAR] = {"sidecar", false, "remove the key for the default redirect"},
+	[SVC_ACCELERATION] = {"acceleration", false,
+			      "remove the key to follow accelerationPorts and acceleration"},
 	[SVC_ENDPOINTS] =
 		{"endpoints", true,
 		 "list the endpoints, e.g. endpoints: [{address: 10.99.0.2, port: 9080}]"},
@@ -300,6 +322,7 @@ void sc_parse_service(struct sc_parser *p, size_t i, const yaml_node_t *node,
 	int value;
 
 	svc->balance = SC_BALANCE_RANDOM;
+	svc->acceleration = SC_ACCEL_INHERIT;
 	svc->line = node->start_mark.line + 1;
 	if (!sc_parse_item(p, sc_service_keys, SVC__MAX, loc, node, v))
 		return;
@@ -329,6 +352,10 @@ void sc_parse_service(struct sc_parser *p, size_t i, const yaml_node_t *node,
 		loc.key = "sidecar";
 		if (!sc_loc_choice(p, &loc, v[SVC_SIDECAR], &sc_sidecar_choices, &value))
 			svc->bypass = value;
+	}
+	if (v[SVC_ACCELERATION]) {
+		loc.key = "acceleration";
+		sc_loc_accel(p, &loc, v[SVC_ACCELERATION], &svc->acceleration);
 	}
 	if (v[SVC_ENDPOINTS]) {
 		loc.key = "endpoints";

@@ -324,7 +324,8 @@ static void sc_validate_set_limits(struct sc_parser *p)
 	n = sc_port_entries(&cfg->outbound.include_ports) +
 	    sc_port_entries(&cfg->outbound.exclude_ports) +
 	    sc_port_entries(&cfg->inbound.include_ports) +
-	    sc_port_entries(&cfg->inbound.exclude_ports) + cfg->proxy.admin_ports.n;
+	    sc_port_entries(&cfg->inbound.exclude_ports) + cfg->proxy.admin_ports.n +
+	    cfg->accel_ports.always.n + cfg->accel_ports.never.n;
 	if (n > SC_SLOT_PORTS)
 		sc_diag(p, p->seen[K_ROOT].mark, "",
 			"%zu ports in the port lists together; a policy holds at most %u", n,
@@ -355,6 +356,7 @@ void sc_config_validate(struct sc_parser *p)
 		sc_validate_overlap(p, K_OUT_INCLUDE_PORTS, K_OUT_EXCLUDE_PORTS);
 	if (!cfg->inbound.include_ports.all)
 		sc_validate_overlap(p, K_IN_INCLUDE_PORTS, K_IN_EXCLUDE_PORTS);
+	sc_validate_overlap(p, K_ACCEL_ALWAYS, K_ACCEL_NEVER);
 	sc_validate_set_limits(p);
 	/* A service may share a port with the proxy: only its vip and port are matched. */
 	sc_validate_services(p);

@@ -464,12 +464,14 @@ static int sc_cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-/* Port lists; "*" is every port, but not in proxy.adminPorts: the proxy has only so many. */
+/* Port lists; "*" is every port, but not in proxy.adminPorts (the proxy has only so many) nor in
+ * accelerationPorts (the global acceleration says it for every port). */
 void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
 {
 	struct sc_port_set *field = (struct sc_port_set *)((char *)p->cfg + key->off);
 	struct sc_port_items *items = &p->items[sc_key_id(key)];
-	bool star_ok = sc_key_id(key) != K_ADMIN_PORTS;
+	bool star_ok = sc_key_id(key) != K_ADMIN_PORTS && sc_key_id(key) != K_ACCEL_ALWAYS &&
+		       sc_key_id(key) != K_ACCEL_NEVER;
 	struct sc_stars stars = {0};
 	unsigned long long port;
 	struct sc_port_set set;
@@ -591,6 +593,69 @@ void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key, const y
 	if (!sc_match_choice(key->choices, sc_value(node), &v)) {
 		p->seen[sc_key_id(key)].bad = true;
 		sc_bad_choice(p, node, key->path, key->choices);
+		return;
+	}
+	*field = v;
+}
+
+bool sc_match_accel(const yaml_node_t *node, int *out, char *msg, size_t size)
+{
+	static const struct sc_choices words = {"an acceleration mode",
+						{{"adaptive", SC_ACCEL_ADAPTIVE},
+						 {"always", SC_ACCEL_ALWAYS},
+						 {"never", SC_ACCEL_NEVER},
+						 {NULL}}};
+	const char *s = sc_value(node);
+	size_t i;
+
+	if (sc_match_choice(&words, s, out))
+		return true;
+	if (sc_is_plain(node) && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) {
+		*out = SC_ACCEL_ALWAYS;
+		return true;
+	}
+	if (sc_is_plain(node) &&
+	    (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))) {
+		*out = SC_ACCEL_NEVER;
+		return true;
+	}
+	for (i = 0; words.v[i].name; i++) {
+		if (!strcasecmp(s, words.v[i].name)) {
+			snprintf(msg, size,
+				 "\"%.64s\" is not an acceleration mode; did you mean %s?", s,
+				 words.v[i].name);
+			return false;
+		}
+	}
+	snprintf(msg, size,
+		 "\"%.64s\" is not an acceleration mode (use adaptive, always or never; true and "
+		 "false, unquoted, still mean always and never)",
+		 s);
+	return false;
+}
+
+void sc_parse_accel(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	int *field = (int *)((char *)p->cfg + key->off);
+	char msg[192];
+
+	if (!sc_scalar(p, key, key->path, node, "adaptive, always or never"))
+		return;
+	if (!sc_match_accel(node, field, msg, sizeof(msg))) {
+		p->seen[sc_key_id(key)].bad = true;
+		sc_bad(p, key, node, "%s", msg);
+	}
+}
+
+void sc_parse_count(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	uint32_t *field = (uint32_t *)((char *)p->cfg + key->off);
+	unsigned long long v;
+
+	if (!sc_scalar(p, key, key->path, node, "a number"))
+		return;
+	if (sc_number(p, node, key->path, "a count", "1-1000000", false, 1, 1000000, &v)) {
+		p->seen[sc_key_id(key)].bad = true;
 		return;
 	}
 	*field = v;

@@ -665,7 +665,9 @@ int sc_pod_apply(struct sc_pod *pod, struct sc_config *cfg)
 	pr_info("policy generation %u live (slot %u): %zu services, %zu port and %zu CIDR "
 		"entries, acceleration %s, inbound steering %s\n",
 		st.generation, slot, cfg->n_services, c.n_ports, c.n_cidrs,
-		cfg->acceleration ? "on" : "off", pod->netns_fd >= 0 ? "on" : "off");
+		cfg->acceleration == SC_ACCEL_ALWAYS	? "always"
+		: cfg->acceleration == SC_ACCEL_NEVER ? "never"
+							: "adaptive", pod->netns_fd >= 0 ? "on" : "off");
 	err = sc_wait_for_readers(pod);
 	if (err)
 		pr_warn("waiting for BPF programs to leave slot %u: %s\n", slot ^ 1,

@@ -72,6 +72,28 @@ static void sc_add_admin_ports(struct sc_compiled *c, __u32 slot, const struct s
 				sc_port_key(slot, SC_PORT_IN_EXCLUDE, cfg->proxy.admin_ports.v[i]);
 }
 
+/* The SC_F_ACCEL* flags: SC_F_ACCEL unless no rule can accelerate anything. */
+static __u32 sc_accel_flags(const struct sc_config *cfg)
+{
+	__u32 f = SC_F_ACCEL;
+	size_t i;
+
+	if (cfg->accel_ports.always.n)
+		f |= SC_F_ACCEL_ALWAYS_PORTS;
+	if (cfg->accel_ports.never.n)
+		f |= SC_F_ACCEL_NEVER_PORTS;
+	if (cfg->acceleration == SC_ACCEL_ALWAYS)
+		return f | SC_F_ACCEL_ALWAYS;
+	if (cfg->acceleration != SC_ACCEL_NEVER)
+		return f;
+	f |= SC_F_ACCEL_NEVER;
+	for (i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].acceleration == SC_ACCEL_ALWAYS ||
+		    cfg->services[i].acceleration == SC_ACCEL_ADAPTIVE)
+			return f;
+	return cfg->accel_ports.always.n ? f : f & ~SC_F_ACCEL;
+}
+
 static size_t sc_port_count(const struct sc_port_set *set)
 {
 	return set->all ? 0 : set->n;
@@ -90,7 +112,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		  sc_port_count(&cfg->outbound.exclude_ports) +
 		  sc_port_count(&cfg->inbound.include_ports) +
 		  sc_port_count(&cfg->inbound.exclude_ports) +
-		  sc_port_count(&cfg->proxy.admin_ports);
+		  sc_port_count(&cfg->proxy.admin_ports) + cfg->accel_ports.always.n +
+		  cfg->accel_ports.never.n;
 	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
 	if (n_ports > SC_SLOT_PORTS || n_cidrs > SC_SLOT_CIDRS)
 		return -E2BIG;
@@ -106,8 +129,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 	pol->outbound_port = cfg->proxy.outbound_port;
 	pol->inbound_port = cfg->proxy.inbound_port;
 	pol->flags = SC_F_VALID;
-	if (cfg->acceleration)
-		pol->flags |= SC_F_ACCEL;
+	pol->flags |= sc_accel_flags(cfg);
+	pol->accel_min_exchanges = cfg->accel_min_exchanges;
 	if (cfg->proxy.fail_open)
 		pol->flags |= SC_F_FAIL_OPEN;
 	if (cfg->proxy.orig_service)
@@ -126,6 +149,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 	sc_add_ports(out, slot, SC_PORT_IN_INCLUDE, &cfg->inbound.include_ports);
 	sc_add_ports(out, slot, SC_PORT_IN_EXCLUDE, &cfg->inbound.exclude_ports);
 	sc_add_admin_ports(out, slot, cfg);
+	sc_add_ports(out, slot, SC_PORT_ACCEL_ALWAYS, &cfg->accel_ports.always);
+	sc_add_ports(out, slot, SC_PORT_ACCEL_NEVER, &cfg->accel_ports.never);
 	sc_add_cidrs(out, slot, SC_CIDR_OUT_INCLUDE4, SC_CIDR_OUT_INCLUDE6,
 		     &cfg->outbound.include_ranges);
 	sc_add_cidrs(out, slot, SC_CIDR_OUT_EXCLUDE4, SC_CIDR_OUT_EXCLUDE6,

@@ -244,6 +244,12 @@ static int sc_queue_entries(const struct sc_svc_maps *maps, struct sc_svc_batche
 	}
 	sv.table_size = m;
 	sv.flags = s->bypass ? SC_SVC_F_BYPASS : 0;
+	if (s->acceleration == SC_ACCEL_ALWAYS)
+		sv.flags |= SC_SVC_F_ACCEL_ALWAYS;
+	else if (s->acceleration == SC_ACCEL_NEVER)
+		sv.flags |= SC_SVC_F_ACCEL_NEVER;
+	else if (s->acceleration == SC_ACCEL_ADAPTIVE)
+		sv.flags |= SC_SVC_F_ACCEL_ADAPTIVE;
 	sc_svc_key_of(&sk, slot, s);
 	if (!err)
 		err = sc_batch_add(&b->svc, &sk, &sv);

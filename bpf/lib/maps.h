@@ -90,6 +90,15 @@ struct sc_flows_map {
 	__type(value, struct sc_flow);
 };
 
+/* Per destination: what its closed connections did (adaptive acceleration). An LRU: bounded,
+ * and a destination nobody connects to any more is forgotten. */
+struct sc_dests_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SC_MAX_DESTS);
+	__type(key, struct sc_dest_key);
+	__type(value, struct sc_dest);
+};
+
 /* Services of both slots: (slot, family, port, VIP) -> service. */
 struct sc_services_map {
 	__uint(type, BPF_MAP_TYPE_HASH);

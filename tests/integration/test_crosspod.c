@@ -256,7 +256,11 @@ Test(crosspod, sidecar_to_sidecar_hop_is_carried_socket_to_socket)
 	pid_t pid;
 
 	srv = server_pod("srv", P.rns);
-	client_pod();
+	/* The pairing of every hop connection, the 200 one-exchange ones below included: the
+	 * offering (client) pod accelerates always (adaptive would pair the first few only). */
+	tpod_write_config("acceleration: always\n");
+	tpod_start_daemon();
+	tpod_start_proxy();
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, APP_PORT, "--send", "64M", NULL);
 	t_assert_intact(line, "67108864");
 	/* It went app -> P's sidecar -> the server pod's sidecar (steered) -> the app. */

@@ -85,6 +85,9 @@ Test(datapath, request_response_stays_on_sk_msg)
 	char line[1024], v[64];
 	uint64_t missing, left;
 
+	/* The sk_msg path's flow control over many connections: all of them on it (adaptive would
+	 * leave these one-exchange connections on TCP after the first few). */
+	tpod_write_config("acceleration: always\n");
 	tpod_start_daemon();
 	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", echo);
 	t_client(T_POD | T_CGROUP, line, "127.0.0.1", "7070", "--repeat", "200", "--send", "4096",
@@ -92,24 +95,24 @@ Test(datapath, request_response_stays_on_sk_msg)
 	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "200", "%s", line);
 	/*
 	 * Every request and every echo went socket to socket, none demoted for want of an answer.
-	 * One race is allowed, and then accounted for exactly: the client may send its first
+	 * One race per connection is allowed, and then accounted for exactly: a client may send its
 	 * request before the server's socket, established by the handshake's last ACK in softirq,
-	 * is in the sockhash (seen under emulation). That request finds no peer and its direction
-	 * moves to TCP for good, so the other 199 follow it. The client's socket, never redirected
-	 * into, may then leave the sockhash, and the echoes follow on TCP (peer_left). The client
-	 * itself is in the sockhash before connect() returns, so the echoes never race.
+	 * is in the sockhash (seen under emulation). That request finds no peer and takes TCP; the
+	 * client's socket, never redirected into, may then leave the sockhash, and the echo takes
+	 * TCP too (peer_left). The client itself is in the sockhash before connect() returns, so an
+	 * echo never races on its own.
 	 */
 	missing = tpod_counter(SC_C_msg_demote_peer_missing);
 	left = tpod_counter(SC_C_msg_demote_peer_left);
 	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 0);
-	cr_assert_leq(missing, 1);
 	cr_assert_leq(left, missing);
+	cr_assert_leq(missing, 100, "most requests raced the server's sockhash insert");
 	if (missing)
-		cr_log_info("the first request raced the server's sockhash insert (left %lu)\n",
-			    (unsigned long)left);
-	cr_assert_eq(tpod_counter(SC_C_msg_pass), (missing + left) * 200);
-	cr_assert_eq(tpod_counter(SC_C_msg_pass_bytes), (missing + left) * 200 * 4096);
-	cr_assert_eq(tpod_counter(SC_C_msg_redirect_bytes), (2 - missing - left) * 200 * 4096);
+		cr_log_info("%lu requests raced the server's sockhash insert (%lu echoes followed)\n",
+			    (unsigned long)missing, (unsigned long)left);
+	cr_assert_eq(tpod_counter(SC_C_msg_pass), missing + left);
+	cr_assert_eq(tpod_counter(SC_C_msg_pass_bytes), (missing + left) * 4096);
+	cr_assert_eq(tpod_counter(SC_C_msg_redirect_bytes), (400 - missing - left) * 4096);
 }
 
 /* The server half-closes first and goes on reading; through the proxy and sk_msg both halves

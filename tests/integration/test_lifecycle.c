@@ -33,6 +33,9 @@ Test(lifecycle, twenty_thousand_short_connections_leave_no_entry_behind)
 	char line[1024], v[64], want[16];
 
 	snprintf(want, sizeof(want), "%u", n);
+	/* What accelerated connections leave behind: every one of them is (adaptive would
+	 * accelerate the first few only). */
+	tpod_write_config("acceleration: always\n");
 	tpod_start_daemon();
 	tpod_start_proxy();
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
@@ -54,6 +57,9 @@ Test(lifecycle, flow_entries_go_with_connections_with_one_end_outside_the_cgroup
 {
 	char line[1024], v[64];
 
+	/* Acceleration of a connection with one end ours, every time: a passive end whose active
+	 * end is not ours accelerates only under always. */
+	tpod_write_config("acceleration: always\n");
 	tpod_start_daemon();
 	/* Passive end ours: the server is in the cgroup, the client is not. */
 	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", echo);

@@ -68,12 +68,17 @@ static void assert_held_intact(pid_t pid)
 	t_assert_intact(line, "1048576");
 }
 
-static void start_outbound_pod(const char *const daemon_args[])
+static void start_outbound_pod_with(const char *const daemon_args[], const char *config)
 {
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
-	tpod_write_config("");
+	tpod_write_config(config);
 	tpod_start_daemon_with(daemon_args);
 	tpod_start_proxy();
+}
+
+static void start_outbound_pod(const char *const daemon_args[])
+{
+	start_outbound_pod_with(daemon_args, "");
 }
 
 Test(pressure, full_sockhash_leaves_a_connection_on_plain_tcp_and_status_says_full)
@@ -82,7 +87,9 @@ Test(pressure, full_sockhash_leaves_a_connection_on_plain_tcp_and_status_says_fu
 	char line[1024];
 	pid_t held;
 
-	start_outbound_pod(args);
+	/* Both ends of every connection try their maps (under adaptive the passive end follows
+	 * its active end, and would not try after the active end's failure). */
+	start_outbound_pod_with(args, "acceleration: always\n");
 	held = held_client("1500");
 	/* The app's socket and the proxy's accepted one fill the two entries. */
 	wait_entries(SC_MAP_SOCKHASH, 2);
@@ -103,7 +110,9 @@ Test(pressure, full_flow_map_leaves_a_connection_unaccelerated_and_intact)
 	char line[1024];
 	pid_t held;
 
-	start_outbound_pod(args);
+	/* Both ends of every connection try their maps (under adaptive the passive end follows
+	 * its active end, and would not try after the active end's failure). */
+	start_outbound_pod_with(args, "acceleration: always\n");
 	held = held_client("1500");
 	wait_entries(SC_MAP_FLOWS, 1);
 	cr_assert_not_null(strstr(status(), "sc_flows                     1 / 1 (full)"), "%s",

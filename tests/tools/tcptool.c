@@ -67,7 +67,8 @@ struct tt_opts {
 	size_t chunk;
 	uint64_t count;
 	uint64_t hold_ms;
-	uint64_t repeat; /* 0 = single connection, full conn line */
+	uint64_t repeat;    /* 0 = single connection, full conn line */
+	uint64_t exchanges; /* client --exchanges: 0 = stream --send at once */
 	uint64_t connect_timeout_ms;
 	uint64_t wait_timeout_ms;
 	uint64_t max_seconds;
@@ -575,6 +576,83 @@ static int client_transfer(struct tt_client *c, int fd, struct tt_result *r)
 	return 0;
 }
 
+/* Waits for FD to be ready for EVENTS; 0, or -ETIME past the deadline. */
+static int wait_fd(int fd, short events)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
+
+	do {
+		n = poll(&pfd, 1, poll_timeout(-1));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIME;
+}
+
+/*
+ * --exchanges K: K request/response turns of --send bytes each against an echo server: each
+ * request is sent whole, then its echo read whole, before the next; then a half-close, and EOF.
+ */
+static int client_exchanges(struct tt_client *c, int fd, struct tt_result *r)
+{
+	const struct tt_opts *o = c->o;
+	uint64_t k, want;
+	int err;
+
+	for (k = 0; k < o->exchanges; k++) {
+		want = r->sent + o->send_bytes;
+		while (r->sent < want) {
+			const uint8_t *p;
+			size_t len = stream_peek(c->stream, &p);
+			ssize_t put;
+
+			if (len > want - r->sent)
+				len = want - r->sent;
+			put = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (put < 0 && errno != EAGAIN && errno != EINTR)
+				return -errno;
+			if (put > 0) {
+				stream_consume(c->stream, put);
+				sha_update(c->sha_out, p, put);
+				r->sent += put;
+			} else if ((err = wait_fd(fd, POLLOUT))) {
+				return err;
+			}
+		}
+		while (r->recv < want) {
+			ssize_t got = read(fd, c->buf, o->chunk);
+
+			if (got == 0)
+				return -ECONNRESET;
+			if (got < 0 && errno != EAGAIN && errno != EINTR)
+				return -errno;
+			if (got > 0) {
+				r->recv += got;
+				sha_update(c->sha_in, c->buf, got);
+			} else if ((err = wait_fd(fd, POLLIN))) {
+				return err;
+			}
+		}
+	}
+	if (shutdown(fd, SHUT_WR))
+		return -errno;
+	for (;;) {
+		ssize_t got = read(fd, c->buf, o->chunk);
+
+		if (got == 0)
+			return 0;
+		if (got < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (got > 0) {
+			r->recv += got;
+			sha_update(c->sha_in, c->buf, got);
+		} else if ((err = wait_fd(fd, POLLIN))) {
+			return err;
+		}
+	}
+}
+
 static void client_one(struct tt_client *c, struct tt_result *r)
 {
 	const struct tt_opts *o = c->o;
@@ -586,7 +664,7 @@ static void client_one(struct tt_client *c, struct tt_result *r)
 	strcpy(r->local, "-");
 	sha_start(c->sha_in);
 	sha_start(c->sha_out);
-	stream_init(c->stream, o->seed, o->send_bytes);
+	stream_init(c->stream, o->seed, o->send_bytes * (o->exchanges ? o->exchanges : 1));
 
 	err = client_connect(o, &fd);
 	r->connect_us = now_us() - t0;
@@ -611,7 +689,7 @@ static void client_one(struct tt_client *c, struct tt_result *r)
 			goto out;
 		}
 	}
-	err = client_transfer(c, fd, r);
+	err = o->exchanges ? client_exchanges(c, fd, r) : client_transfer(c, fd, r);
 	if (err)
 		r->stage = "transfer";
 out:
@@ -1072,7 +1150,7 @@ static void usage(FILE *f)
 		"                                [--max-seconds S]\n"
 		"       tcptool client ADDR PORT [--send N] [--seed S] [--bind ADDR]\n"
 		"                                [--slow-read-us US] [--chunk N] [--hold-ms MS]\n"
-		"                                [--repeat R] [--getsockopt-dump]\n"
+		"                                [--repeat R] [--exchanges K] [--getsockopt-dump]\n"
 		"                                [--connect-timeout-ms MS] [--max-seconds S]\n"
 		"       tcptool wait-port ADDR PORT [--timeout-ms T] [--max-seconds S]\n"
 		"Sizes take a K, M or G suffix (binary). See tests/tools/README.md.\n");
@@ -1093,6 +1171,7 @@ enum {
 	OPT_SEND,
 	OPT_HOLD,
 	OPT_REPEAT,
+	OPT_EXCHANGES,
 	OPT_DUMP,
 	OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT,
@@ -1119,6 +1198,7 @@ static const struct option tt_long_opts[] = {
 	{"send", required_argument, NULL, OPT_SEND},
 	{"hold-ms", required_argument, NULL, OPT_HOLD},
 	{"repeat", required_argument, NULL, OPT_REPEAT},
+	{"exchanges", required_argument, NULL, OPT_EXCHANGES},
 	{"getsockopt-dump", no_argument, NULL, OPT_DUMP},
 	{"connect-timeout-ms", required_argument, NULL, OPT_CONNECT_TIMEOUT},
 	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -1142,6 +1222,7 @@ static const unsigned char tt_opt_cmds[] = {
 	TT_CLIENT,	       /* send */
 	TT_CLIENT,	       /* hold-ms */
 	TT_CLIENT,	       /* repeat */
+	TT_CLIENT,	       /* exchanges */
 	TT_CLIENT,	       /* getsockopt-dump */
 	TT_CLIENT,	       /* connect-timeout-ms */
 	TT_WAIT_PORT,	       /* timeout-ms */
@@ -1236,6 +1317,10 @@ static int parse_opts(int argc, char **argv, unsigned int cmd, struct tt_opts *o
 			break;
 		case OPT_REPEAT:
 			if (parse_u64(optarg, 10000000, &o->repeat) || !o->repeat)
+				return bad_value(name, optarg);
+			break;
+		case OPT_EXCHANGES:
+			if (parse_u64(optarg, 10000000, &o->exchanges) || !o->exchanges)
 				return bad_value(name, optarg);
 			break;
 		case OPT_DUMP:

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "config.h"
+#include "sidecap.h"
 
 static struct sc_config cfg;
 static struct sc_diags diags;
@@ -104,7 +105,8 @@ Test(config, example_file_parses_to_expected_struct)
 	cr_assert_eq(cfg.inbound.exclude_ports.v[0], 15020);
 	cr_assert_eq(cfg.inbound.exclude_ports.v[1], 15021);
 	cr_assert_eq(cfg.inbound.exclude_ports.v[2], 15090);
-	cr_assert_eq(cfg.acceleration, true);
+	cr_assert_eq(cfg.acceleration, SC_ACCEL_ADAPTIVE);
+	cr_assert_eq(cfg.accel_min_exchanges, 4);
 	cr_assert_null(cfg.netns);
 	cr_assert_eq(cfg.proxy.orig_service, false);
 	cr_assert_eq(cfg.proxy.admin_ports.n, 3);
@@ -179,7 +181,10 @@ Test(config, only_cgroup_gives_every_default)
 	cr_assert_eq(cfg.inbound.include_ports.all, true);
 	cr_assert_eq(cfg.inbound.include_ports.n, 0);
 	cr_assert_eq(cfg.inbound.exclude_ports.n, 0);
-	cr_assert_eq(cfg.acceleration, true);
+	cr_assert_eq(cfg.acceleration, SC_ACCEL_ADAPTIVE);
+	cr_assert_eq(cfg.accel_min_exchanges, SC_DEFAULT_ACCEL_MIN_EXCHANGES);
+	cr_assert_eq(cfg.accel_ports.always.n, 0);
+	cr_assert_eq(cfg.accel_ports.never.n, 0);
 }
 
 Test(config, parse_string_without_name_is_called_string)
@@ -235,7 +240,7 @@ Test(config, booleans_false_are_read)
 {
 	cr_assert_eq(parse("cgroup: /a\nproxy: {failOpen: false}\nacceleration: FALSE\n"), 0);
 	cr_assert_eq(cfg.proxy.fail_open, false);
-	cr_assert_eq(cfg.acceleration, false);
+	cr_assert_eq(cfg.acceleration, SC_ACCEL_NEVER);
 }
 
 Test(config, port_lists_are_sorted_and_accept_quoted_numbers)
@@ -363,7 +368,8 @@ Test(config, unknown_top_level_key_lists_allowed_keys)
 	assert_one_error("cgroup: /a\nfoo: 1\n", 2, 1, "foo",
 			 "unknown key (allowed: cgroup, nodeCgroupMount, pinPath, netns, mode, "
 			 "proxy, outbound, inbound, "
-			 "acceleration, metrics, services)");
+			 "acceleration, accelerationMinExchanges, accelerationPorts, metrics, "
+			 "services)");
 }
 
 Test(config, unknown_nested_key_lists_allowed_keys)
@@ -481,19 +487,19 @@ Test(config, yes_is_not_a_boolean)
 
 Test(config, off_is_not_a_boolean)
 {
-	assert_one_error("cgroup: /a\nacceleration: off\n", 2, 15, "acceleration",
+	assert_one_error("cgroup: /a\nproxy:\n  failOpen: off\n", 3, 13, "proxy.failOpen",
 			 "use true or false");
 }
 
 Test(config, quoted_true_is_a_string)
 {
-	assert_one_error("cgroup: /a\nacceleration: \"true\"\n", 2, 15, "acceleration",
+	assert_one_error("cgroup: /a\nproxy:\n  failOpen: \"true\"\n", 3, 13, "proxy.failOpen",
 			 "is a string (write true or false without quotes)");
 }
 
 Test(config, word_is_not_a_boolean)
 {
-	assert_one_error("cgroup: /a\nacceleration: maybe\n", 2, 15, "acceleration",
+	assert_one_error("cgroup: /a\nproxy:\n  failOpen: maybe\n", 3, 13, "proxy.failOpen",
 			 "maybe is not a boolean (use true or false)");
 }
 
@@ -1421,12 +1427,14 @@ Test(config, services_without_value_is_rejected)
 
 Test(config, service_item_scalar_is_rejected)
 {
-	assert_one_error("cgroup: /a\n"
-			 "services:\n"
-			 "  - reviews\n",
-			 3, 5, "services[0]",
-			 "must be a mapping (keys: name, vip, port, balance, sidecar, endpoints), "
-			 "not \"reviews\"");
+	assert_one_error(
+		"cgroup: /a\n"
+		"services:\n"
+		"  - reviews\n",
+		3, 5, "services[0]",
+		"must be a mapping (keys: name, vip, port, balance, sidecar, acceleration, "
+		"endpoints), "
+		"not \"reviews\"");
 }
 
 Test(config, service_unknown_key_gets_a_suggestion)
@@ -1440,7 +1448,7 @@ Test(config, service_unknown_key_gets_a_suggestion)
 			 "    endpoints: [{address: 10.99.0.2, port: 9080}]\n",
 			 6, 5, "services[0].VIP",
 			 "unknown key; did you mean vip? (allowed: name, vip, port, balance, "
-			 "sidecar, endpoints)");
+			 "sidecar, acceleration, endpoints)");
 }
 
 Test(config, service_duplicate_key_is_rejected)
@@ -1923,4 +1931,97 @@ Test(config, duplicate_endpoint_is_reported_at_the_later_one)
 			 "      - {address: 10.99.0.2, port: 1, weight: 5}\n",
 			 9, 19, "services[0].endpoints[2].address",
 			 "10.99.0.2:1 is also endpoints[0] (line 7); remove one");
+}
+
+Test(config, acceleration_words_and_booleans_are_read)
+{
+	static const struct {
+		const char *text;
+		int mode;
+	} cases[] = {
+		{"cgroup: /a\nacceleration: adaptive\n", SC_ACCEL_ADAPTIVE},
+		{"cgroup: /a\nacceleration: always\n", SC_ACCEL_ALWAYS},
+		{"cgroup: /a\nacceleration: never\n", SC_ACCEL_NEVER},
+		{"cgroup: /a\nacceleration: true\n", SC_ACCEL_ALWAYS},
+		{"cgroup: /a\nacceleration: False\n", SC_ACCEL_NEVER},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(parse(cases[i].text), 0, "%s", cases[i].text);
+		cr_assert_eq(cfg.acceleration, cases[i].mode, "%s", cases[i].text);
+		sc_config_free(&cfg);
+	}
+}
+
+Test(config, acceleration_other_word_is_rejected_with_the_modes)
+{
+	assert_one_error(
+		"cgroup: /a\nacceleration: sometimes\n", 2, 15, "acceleration",
+		"\"sometimes\" is not an acceleration mode (use adaptive, always or never; "
+		"true and false, unquoted, still mean always and never)");
+}
+
+Test(config, acceleration_word_in_other_case_gets_a_suggestion)
+{
+	assert_one_error("cgroup: /a\nacceleration: Adaptive\n", 2, 15, "acceleration",
+			 "\"Adaptive\" is not an acceleration mode; did you mean adaptive?");
+}
+
+Test(config, acceleration_ports_and_min_exchanges_are_read)
+{
+	cr_assert_eq(parse("cgroup: /a\naccelerationMinExchanges: 10\n"
+			   "accelerationPorts:\n  always: [9090, 80]\n  never: [5432]\n"),
+		     0, "%s", diags.n ? diags.v[0].msg : "");
+	cr_assert_eq(cfg.accel_min_exchanges, 10);
+	cr_assert_eq(cfg.accel_ports.always.n, 2);
+	cr_assert_eq(cfg.accel_ports.always.v[0], 80);
+	cr_assert_eq(cfg.accel_ports.always.v[1], 9090);
+	cr_assert_eq(cfg.accel_ports.never.n, 1);
+	cr_assert_eq(cfg.accel_ports.never.v[0], 5432);
+}
+
+Test(config, acceleration_port_in_both_lists_is_rejected_at_the_never_one)
+{
+	assert_one_error(
+		"cgroup: /a\naccelerationPorts:\n  always: [80, 9090]\n"
+		"  never: [22, 9090]\n",
+		4, 15, "accelerationPorts.never[1]",
+		"port 9090 is also in accelerationPorts.always[1] (line 3); remove it from "
+		"one of the lists");
+}
+
+Test(config, acceleration_ports_refuse_star)
+{
+	assert_one_error("cgroup: /a\naccelerationPorts: {always: [\"*\"]}\n", 2, 30,
+			 "accelerationPorts.always[0]", "\"*\" is not allowed here");
+}
+
+Test(config, acceleration_min_exchanges_out_of_range_is_rejected)
+{
+	assert_one_error("cgroup: /a\naccelerationMinExchanges: 0\n", 2, 27,
+			 "accelerationMinExchanges", "1-1000000");
+}
+
+Test(config, service_acceleration_is_read_and_defaults_to_the_pod_rules)
+{
+	cr_assert_eq(parse("cgroup: /a\nservices:\n"
+			   "  - {name: a, vip: 10.96.0.1, port: 80, acceleration: never,\n"
+			   "     endpoints: [{address: 10.0.0.1, port: 80}]}\n"
+			   "  - {name: b, vip: 10.96.0.2, port: 80, acceleration: true,\n"
+			   "     endpoints: [{address: 10.0.0.1, port: 80}]}\n"
+			   "  - {name: c, vip: 10.96.0.3, port: 80,\n"
+			   "     endpoints: [{address: 10.0.0.1, port: 80}]}\n"),
+		     0, "%s", diags.n ? diags.v[0].msg : "");
+	cr_assert_eq(cfg.services[0].acceleration, SC_ACCEL_NEVER);
+	cr_assert_eq(cfg.services[1].acceleration, SC_ACCEL_ALWAYS);
+	cr_assert_eq(cfg.services[2].acceleration, SC_ACCEL_INHERIT);
+}
+
+Test(config, service_acceleration_bad_word_names_the_item)
+{
+	assert_one_error("cgroup: /a\nservices:\n"
+			 "  - name: a\n    vip: 10.96.0.1\n    port: 80\n    acceleration: fast\n"
+			 "    endpoints: [{address: 10.0.0.1, port: 80}]\n",
+			 6, 19, "services[0].acceleration", "\"fast\" is not an acceleration mode");
 }

@@ -27,7 +27,10 @@ static size_t type_size(enum sc_type t)
 	case T_BOOL_CHOICE:
 		return sizeof(bool);
 	case T_CHOICE:
+	case T_ACCEL:
 		return sizeof(int);
+	case T_COUNT:
+		return sizeof(uint32_t);
 	case T_CIDRS:
 		return sizeof(struct sc_cidr_set);
 	case T_PORTS:

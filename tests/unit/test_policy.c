@@ -98,7 +98,8 @@ Test(policy, accel_and_fail_open_off_leave_only_valid_and_port_flags)
 	parse("cgroup: /a\nproxy: {failOpen: false}\nacceleration: false\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
 	cr_assert_eq(out.policy.flags,
-		     SC_F_VALID | SC_F_OUT_ALL_PORTS | SC_F_IN_ALL_PORTS | CIDR_DEFAULT_FLAGS);
+		     SC_F_VALID | SC_F_ACCEL_NEVER | SC_F_OUT_ALL_PORTS | SC_F_IN_ALL_PORTS |
+			     CIDR_DEFAULT_FLAGS);
 }
 
 Test(policy, port_lists_become_keys_of_their_kind_and_slot)
@@ -237,4 +238,35 @@ Test(policy, original_dst_endpoint_is_the_default)
 	parse("cgroup: /a\n");
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
 	cr_assert_eq(out.policy.flags & SC_F_ORIG_SERVICE, 0);
+}
+
+Test(policy, acceleration_modes_set_their_flags)
+{
+	parse("cgroup: /a\nacceleration: always\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & (SC_F_ACCEL | SC_F_ACCEL_ALWAYS | SC_F_ACCEL_NEVER),
+		     SC_F_ACCEL | SC_F_ACCEL_ALWAYS);
+	cr_assert_eq(out.policy.accel_min_exchanges, SC_DEFAULT_ACCEL_MIN_EXCHANGES);
+	sc_compiled_free(&out);
+	sc_config_free(&cfg);
+	parse("cgroup: /a\naccelerationMinExchanges: 7\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & (SC_F_ACCEL | SC_F_ACCEL_ALWAYS | SC_F_ACCEL_NEVER),
+		     SC_F_ACCEL);
+	cr_assert_eq(out.policy.accel_min_exchanges, 7);
+}
+
+Test(policy, never_with_an_always_port_keeps_acceleration_on_for_that_port)
+{
+	parse("cgroup: /a\nproxy: {adminPorts: []}\nacceleration: never\n"
+	      "outbound: {includePorts: [], excludePorts: []}\ninbound: {includePorts: [\"*\"]}\n"
+	      "accelerationPorts: {always: [9090], never: [22]}\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 1, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & (SC_F_ACCEL | SC_F_ACCEL_NEVER | SC_F_ACCEL_ALWAYS_PORTS |
+					 SC_F_ACCEL_NEVER_PORTS),
+		     SC_F_ACCEL | SC_F_ACCEL_NEVER | SC_F_ACCEL_ALWAYS_PORTS |
+			     SC_F_ACCEL_NEVER_PORTS);
+	cr_assert_eq(out.n_ports, 2);
+	cr_assert_eq(out.ports[0], sc_port_key(1, SC_PORT_ACCEL_ALWAYS, 9090));
+	cr_assert_eq(out.ports[1], sc_port_key(1, SC_PORT_ACCEL_NEVER, 22));
 }
