@@ -4,6 +4,7 @@
 #   make demo     install missing Debian packages, build, run the demo pod
 #   make bench    the benchmark (see docs/benchmarks.md)
 #   make test-kernels  the tests inside qemu guests of Debian's 5.10, 6.1 and 6.12 kernels
+#   make soak     one pod under mixed traffic for ~10 minutes (SOAK_SECONDS), docs/reliability.md
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -39,7 +40,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 
 .PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
-	test-pod k8s-schema kernels test-kernels
+	test-pod k8s-schema kernels test-kernels soak
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
      $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
@@ -78,6 +79,9 @@ $(BUILD)/applytime: tests/tools/applytime.c bpf/sidecap.h | $(BUILD)
 $(BUILD)/bpfstats: tests/tools/bpfstats.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf
 
+$(BUILD)/soakload: tests/tools/soakload.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
+
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -107,6 +111,12 @@ bench: deps
 bench-policy: deps
 	$(MAKE) all
 	bench/policy.sh
+
+# The soak (docs/reliability.md): one pod under mixed traffic, proxy restarts, policy edits and
+# kill -9 of the daemon for SOAK_SECONDS (default 600); report and plots in build/soak/.
+soak: deps
+	$(MAKE) all
+	tests/soak/run.sh
 
 # The OCI image localhost/sidecap:VERSION, FROM scratch, built offline (deploy/image.sh).
 IMAGE_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
