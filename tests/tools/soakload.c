@@ -22,6 +22,9 @@
  * under way, and whose error comes at most SL_CUT_GRACE_S after the new proxy was ready, counts
  * as cut by the restart; every other failure counts as failed.
  *
+ * --corrupt-every N (either side, for the self-check in tests/soak/selftest.sh) flips one byte
+ * of the payload sent on every Nth connection, so that the checks can be seen to count.
+ *
  * With --stats, both sides rewrite FILE (through a rename) once a second with one line of
  * cumulative counters as key=value pairs. The client exits 0 when nothing failed and nothing was
  * corrupted, 1 otherwise, 2 on bad usage. Every loop is bounded: the client issues nothing after
@@ -44,14 +47,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SL_MAGIC	0x4b414f53u /* "SOAK" */
-#define SL_BUF		65536
-#define SL_MAX_CONNS	4096
-#define SL_IDLE_S	20.0 /* a connection with no progress this long fails (ETIMEDOUT) */
-#define SL_DRAIN_S	20.0
-#define SL_CUT_GRACE_S	2.0
-#define SL_TICK_MS	10
-#define SL_MAX_LOGGED	200 /* failures printed one by one; the rest are only counted */
+#define SL_MAGIC       0x4b414f53u /* "SOAK" */
+#define SL_BUF	       65536
+#define SL_MAX_CONNS   4096
+#define SL_IDLE_S      20.0 /* a connection with no progress this long fails (ETIMEDOUT) */
+#define SL_DRAIN_S     20.0
+#define SL_CUT_GRACE_S 2.0
+#define SL_TICK_MS     10
+#define SL_MAX_LOGGED  200 /* failures printed one by one; the rest are only counted */
 
 enum sl_op { SL_ECHO = 1, SL_UPLOAD = 2, SL_DOWNLOAD = 3 };
 enum sl_kind { SL_SHORT, SL_STREAM, SL_UP, SL_DOWN, SL_SERVED, SL_KINDS };
@@ -68,16 +71,17 @@ struct sl_hdr {
 struct sl_conn {
 	int fd;
 	enum sl_kind kind;
-	bool connecting, have_hdr, eof, replied;
+	bool connecting, have_hdr, replied;
+	bool spoil; /* --corrupt-every picked this one: flip its first payload byte sent */
 	uint32_t events;
 	struct sl_hdr hdr;
 	size_t hdr_done;
-	uint64_t sent, recvd;	/* payload offsets, each way */
-	uint64_t round_end;	/* stream: the current round ends when sent == recvd == this */
+	uint64_t sent, recvd; /* payload offsets, each way */
+	uint64_t round_end;   /* stream: the current round ends when sent == recvd == this */
 	double start, progress, next_round;
-	uint8_t out[SL_BUF];	/* bytes to write: out[out_off..out_len) */
+	uint8_t out[SL_BUF]; /* bytes to write: out[out_off..out_len) */
 	size_t out_off, out_len;
-	uint8_t reply[16];	/* upload: the server's verdict, bad bytes and bytes received */
+	uint8_t reply[16]; /* upload: the server's verdict, bad bytes and bytes received */
 	size_t reply_done;
 };
 
@@ -97,10 +101,17 @@ static struct {
 	double seconds, max_seconds;
 	uint64_t shorts, short_conc, streams, bulk_bytes, bulk_rate;
 	double stream_life, stream_rate;
-	uint64_t seed;
+	uint64_t seed, corrupt_every;
 } opt = {
-	.max_seconds = 7200, .shorts = 0, .short_conc = 16, .streams = 4, .bulk_bytes = 32 << 20,
-	.bulk_rate = 16 << 20, .stream_life = 30, .stream_rate = 100, .seed = 1,
+	.max_seconds = 7200,
+	.shorts = 0,
+	.short_conc = 16,
+	.streams = 4,
+	.bulk_bytes = 32 << 20,
+	.bulk_rate = 16 << 20,
+	.stream_life = 30,
+	.stream_rate = 100,
+	.seed = 1,
 };
 
 static volatile sig_atomic_t stop_sig, restart_open;
@@ -210,6 +221,7 @@ static void sl_watch(struct sl_conn *c, uint32_t ev)
 static struct sl_conn *sl_add(int fd, enum sl_kind kind)
 {
 	struct epoll_event e = {.events = 0};
+	static uint64_t serial;
 	struct sl_conn *c;
 
 	if (n_conns == SL_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
@@ -227,6 +239,8 @@ static struct sl_conn *sl_add(int fd, enum sl_kind kind)
 	}
 	conns[n_conns++] = c;
 	n_open[kind]++;
+	if (opt.corrupt_every && ++serial % opt.corrupt_every == 0)
+		c->spoil = true;
 	return c;
 }
 
@@ -300,6 +314,10 @@ static void sl_queue_payload(struct sl_conn *c, uint64_t n)
 	if (n > SL_BUF)
 		n = SL_BUF;
 	sl_fill(c->hdr.seed, c->sent, c->out, n);
+	if (c->spoil && n) {
+		c->out[0] ^= 0x5a;
+		c->spoil = false;
+	}
 	c->out_off = 0;
 	c->out_len = n;
 	c->sent += n;
@@ -330,6 +348,10 @@ static ssize_t sl_read(struct sl_conn *c, size_t limit, bool check)
 		st.corrupt += bad;
 	} else {
 		memcpy(c->out, buf, n); /* echo: out is empty whenever we read */
+		if (c->spoil) {
+			c->out[0] ^= 0x5a;
+			c->spoil = false;
+		}
 		c->out_off = 0;
 		c->out_len = n;
 	}
@@ -466,7 +488,8 @@ static int sl_client_step(struct sl_conn *c, double now)
 			/* Upload: only the 16-byte verdict comes back, once everything is sent. */
 			if (c->sent < c->hdr.len || c->reply_done == sizeof(c->reply))
 				break;
-			n = recv(c->fd, c->reply + c->reply_done, sizeof(c->reply) - c->reply_done, 0);
+			n = recv(c->fd, c->reply + c->reply_done, sizeof(c->reply) - c->reply_done,
+				 0);
 			if (n == 0)
 				return -EPROTO;
 			if (n < 0)
@@ -647,8 +670,8 @@ static int sl_server_step(struct sl_conn *c)
 		if (c->out_len)
 			return 0; /* wait until the peer takes more */
 		if (!c->have_hdr) {
-			n = recv(c->fd, (uint8_t *)&c->hdr + c->hdr_done, sizeof(c->hdr) - c->hdr_done,
-				 0);
+			n = recv(c->fd, (uint8_t *)&c->hdr + c->hdr_done,
+				 sizeof(c->hdr) - c->hdr_done, 0);
 			if (n == 0)
 				return c->hdr_done ? -EPROTO : 1; /* a probe: connect and close */
 			if (n < 0)
@@ -656,7 +679,8 @@ static int sl_server_step(struct sl_conn *c)
 			c->hdr_done += n;
 			if (c->hdr_done < sizeof(c->hdr))
 				continue;
-			if (c->hdr.magic != SL_MAGIC || c->hdr.op < SL_ECHO || c->hdr.op > SL_DOWNLOAD)
+			if (c->hdr.magic != SL_MAGIC || c->hdr.op < SL_ECHO ||
+			    c->hdr.op > SL_DOWNLOAD)
 				return -EPROTO;
 			c->have_hdr = true;
 			continue;
@@ -691,8 +715,7 @@ static int sl_server_step(struct sl_conn *c)
 		}
 		if (n == 0) {
 			bool complete = c->hdr.op == SL_ECHO ? !c->hdr.len || c->recvd == c->hdr.len
-							     : c->sent == c->hdr.len ||
-								       c->replied;
+							     : c->sent == c->hdr.len || c->replied;
 
 			return complete ? 1 : -EPROTO;
 		}
@@ -719,9 +742,10 @@ static int sl_server(int lfd)
 			if (!c) {
 				int fd;
 
-				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-				       0) {
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+				while ((fd = accept4(lfd, NULL, NULL,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+						   sizeof(int));
 					c = sl_add(fd, SL_SERVED);
 					if (c)
 						sl_watch(c, EPOLLIN);
@@ -769,13 +793,12 @@ static void sl_summary(FILE *f)
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: soakload server ADDR PORT [--stats FILE] [--ready-file FILE] "
-		"[--max-seconds S]\n"
-		"       soakload client ADDR PORT --seconds T [--short N] [--short-conc C] "
-		"[--streams S]\n"
-		"                [--stream-life-s L] [--stream-rate R] [--bulk-bytes B] "
-		"[--bulk-rate BPS] [--stats FILE]\n");
+	fprintf(stderr, "usage: soakload server ADDR PORT [--stats FILE] [--ready-file FILE] "
+			"[--max-seconds S] [--corrupt-every N]\n"
+			"       soakload client ADDR PORT --seconds T [--short N] [--short-conc C] "
+			"[--streams S]\n"
+			"                [--stream-life-s L] [--stream-rate R] [--bulk-bytes B] "
+			"[--bulk-rate BPS] [--stats FILE] [--corrupt-every N]\n");
 	return 2;
 }
 
@@ -801,8 +824,7 @@ int main(int argc, char **argv)
 	if (!opt.server && strcmp(argv[1], "client"))
 		return usage();
 	peer.sin_family = AF_INET;
-	if (inet_pton(AF_INET, argv[2], &peer.sin_addr) != 1 || parse_num(argv[3], &v) ||
-	    v > 65535)
+	if (inet_pton(AF_INET, argv[2], &peer.sin_addr) != 1 || parse_num(argv[3], &v) || v > 65535)
 		return usage();
 	peer.sin_port = htons((uint16_t)v);
 	for (i = 4; i < argc; i++) {
@@ -839,6 +861,8 @@ int main(int argc, char **argv)
 			opt.bulk_bytes = v;
 		else if (!strcmp(o, "--bulk-rate") && v >= 1)
 			opt.bulk_rate = v;
+		else if (!strcmp(o, "--corrupt-every"))
+			opt.corrupt_every = v;
 		else
 			return usage();
 	}
