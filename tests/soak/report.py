@@ -75,6 +75,8 @@ set ylabel "RSS (KiB)"
 set y2label "fds"
 set y2tics
 set ytics nomirror
+set yrange [0:*]
+set y2range [0:*]
 plot "{data}" every ::1 using {col['t']}:{col['rss_kb']} with lines lw 2 title "RSS KiB", \\
      "" every ::1 using {col['t']}:{col['fds']} axes x1y2 with steps lw 2 title "fds"
 """,
