@@ -204,32 +204,35 @@ bg_pod $B/soakload client $SERVER $PORT --seconds "$SECONDS_TOTAL" --short "$SHO
 	--bulk-rate "$BULK_RATE" --stats "$OUT/client.stats" >"$OUT/client.log" 2>&1
 client=$BGPID
 
-stat_of() { # FILE KEY
-	tr ' ' '\n' <"$1" 2>/dev/null | awk -F= -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
+# Reads soakload's --stats FILE into the associative array named by the second argument.
+read_stats() { # FILE ARRAY
+	local -n a=$2
+	local kv
+	a=()
+	for kv in $(cat "$1" 2>/dev/null); do a[${kv%%=*}]=${kv#*=}; done
 }
 
 CSV=$OUT/samples.csv
 echo "t,conns_per_s,short_ok,short_failed,short_cut,stream_rounds,stream_failed,stream_cut,upload_bytes,download_bytes,bulk_failed,bulk_cut,corrupt,open,$(echo $MAPS | tr ' ' ','),generation,daemon_pid,rss_kb,fds,event" >"$CSV"
+JQ_ROW="[$(for m in $MAPS; do printf '.maps.%s.entries, ' "$m"; done).policy.generation] | map(tostring) | join(\",\")"
 event=
 prev_ok=0
 prev_t=0
 edit=0
+declare -A cs ss
 sample() { # T
-	local t=$1 j row ok c m
-	j=$(status_json) || j='{}'
-	ok=$(stat_of "$OUT/client.stats" short_ok)
-	c=$OUT/client.stats
+	local t=$1 row ok
+	read_stats "$OUT/client.stats" cs
+	read_stats "$OUT/server.stats" ss
+	ok=${cs[short_ok]:-0}
 	row="$t,$(((ok - prev_ok) / (t - prev_t > 0 ? t - prev_t : 1))),$ok"
-	row+=",$(stat_of $c short_failed),$(stat_of $c short_cut),$(stat_of $c stream_rounds)"
-	row+=",$(stat_of $c stream_failed),$(stat_of $c stream_cut),$(stat_of $c upload_bytes)"
-	row+=",$(stat_of $c download_bytes)"
-	row+=",$(($(stat_of $c upload_failed) + $(stat_of $c download_failed)))"
-	row+=",$(($(stat_of $c upload_cut) + $(stat_of $c download_cut)))"
-	row+=",$(($(stat_of $c corrupt) + $(stat_of "$OUT/server.stats" corrupt))),$(stat_of $c open)"
-	for m in $MAPS; do
-		row+=",$(jq -r --arg m "$m" '.maps[$m].entries // ""' <<<"$j")"
-	done
-	row+=",$(jq -r '.policy.generation // ""' <<<"$j")"
+	row+=",${cs[short_failed]:-0},${cs[short_cut]:-0},${cs[stream_rounds]:-0}"
+	row+=",${cs[stream_failed]:-0},${cs[stream_cut]:-0},${cs[upload_bytes]:-0}"
+	row+=",${cs[download_bytes]:-0}"
+	row+=",$((${cs[upload_failed]:-0} + ${cs[download_failed]:-0}))"
+	row+=",$((${cs[upload_cut]:-0} + ${cs[download_cut]:-0}))"
+	row+=",$((${cs[corrupt]:-0} + ${ss[corrupt]:-0})),${cs[open]:-0}"
+	row+=",$(status_json | jq -r "$JQ_ROW" 2>/dev/null || echo ",,,,,,")"
 	if kill -0 "$daemon" 2>/dev/null; then
 		row+=",$daemon,$(awk '$1 == "VmRSS:" { print $2 }' /proc/$daemon/status)"
 		row+=",$(ls /proc/$daemon/fd | wc -l)"
