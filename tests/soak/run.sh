@@ -108,7 +108,7 @@ bg_pod() {
 	BGPID=$!
 }
 wait_file() { # FILE PID WHAT
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		[ -s "$1" ] && return 0
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.05
@@ -190,12 +190,10 @@ start_proxy
 # The maps' idle sizes: proxy up, daemon up, no traffic.
 status_json() { $B/interceptor status --config "$CONF" --json 2>/dev/null; }
 MAPS="sc_sockhash sc_flows sc_handover sc_listeners sc_xsocks sc_xpairs"
-idle_json() {
-	status_json | jq -c '[.maps | to_entries[] | {(.key): .value.entries}] | add'
-}
+MAPS_JQ="[.maps | to_entries[] | select(.key | IN($(printf '"%s",' $MAPS | sed 's/,$//'))) | {(.key): .value.entries}] | add"
+idle_json() { status_json | jq -c "$MAPS_JQ"; }
 status_json >"$OUT/status-idle.json"
-jq -c '[.maps | to_entries[] | {(.key): .value.entries}] | add' "$OUT/status-idle.json" \
-	>"$OUT/maps-idle.json"
+jq -c "$MAPS_JQ" "$OUT/status-idle.json" >"$OUT/maps-idle.json"
 gen_start=$(jq -r .policy.generation "$OUT/status-idle.json")
 log "idle maps: $(cat "$OUT/maps-idle.json")"
 
