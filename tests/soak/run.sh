@@ -211,19 +211,22 @@ read_stats() { # FILE ARRAY
 }
 
 CSV=$OUT/samples.csv
-echo "t,conns_per_s,short_ok,short_failed,short_cut,stream_rounds,stream_failed,stream_cut,upload_bytes,download_bytes,bulk_failed,bulk_cut,corrupt,open,$(echo $MAPS | tr ' ' ','),generation,daemon_pid,rss_kb,fds,event" >"$CSV"
+echo "t,client_t,conns_per_s,short_ok,short_failed,short_cut,stream_rounds,stream_failed,stream_cut,upload_bytes,download_bytes,bulk_failed,bulk_cut,corrupt,open,$(echo $MAPS | tr ' ' ','),generation,daemon_pid,rss_kb,fds,event" >"$CSV"
 JQ_ROW="[$(for m in $MAPS; do printf '.maps.%s.entries, ' "$m"; done).policy.generation] | map(tostring) | join(\",\")"
 event=
 prev_ok=0
-prev_t=0
+prev_ct=0
 edit=0
 declare -A cs ss
 sample() { # T
-	local t=$1 row ok
+	local t=$1 row ok ct
 	read_stats "$OUT/client.stats" cs
 	read_stats "$OUT/server.stats" ss
 	ok=${cs[short_ok]:-0}
-	row="$t,$(((ok - prev_ok) / (t - prev_t > 0 ? t - prev_t : 1))),$ok"
+	# The rate over the client's own clock (t= of its stats, in seconds with one decimal).
+	ct=${cs[t]:-0}
+	ct=$((10#${ct/./}))
+	row="$t,${cs[t]:-0},$(((ok - prev_ok) * 10 / (ct - prev_ct > 0 ? ct - prev_ct : 10))),$ok"
 	row+=",${cs[short_failed]:-0},${cs[short_cut]:-0},${cs[stream_rounds]:-0}"
 	row+=",${cs[stream_failed]:-0},${cs[stream_cut]:-0},${cs[upload_bytes]:-0}"
 	row+=",${cs[download_bytes]:-0}"
@@ -240,7 +243,7 @@ sample() { # T
 	echo "$row,$event" >>"$CSV"
 	event=
 	prev_ok=$ok
-	prev_t=$t
+	prev_ct=$ct
 }
 
 # The run: once a second, a sample and a policy edit; the proxy restarts at PROXY_EVERY/2 and
