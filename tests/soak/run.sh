@@ -304,6 +304,9 @@ for _ in $(seq 30); do
 		'$a[0] == $b[0]' >/dev/null && break
 	sleep 1
 done
+# One last sample once drained, so the plots end on the maps' final state.
+event="drained "
+sample "$s"
 gen_end=$(status_json | jq -r .policy.generation)
 status_json >"$OUT/status-end.json"
 
