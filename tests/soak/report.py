@@ -59,6 +59,8 @@ def plot(out, rows, meta):
     events = [(float(r["t"]), r["event"].strip()) for r in rows if r.get("event", "").strip()]
     marks = ""
     for t, ev in events:
+        if "proxy_restart" not in ev and "daemon_kill9" not in ev:
+            continue
         color = "#d95f02" if "daemon" in ev else "#bbbbbb"
         marks += f'set arrow from {t}, graph 0 to {t}, graph 1 nohead lc rgb "{color}" dt 2\n'
     data = os.path.join(out, "plot.csv")
