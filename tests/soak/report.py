@@ -232,7 +232,9 @@ def main():
         "",
         f"Stream round trips: {int(cli.get('stream_rounds', 0)):,}. Server side: "
         f"{int(srv.get('served_ok', 0)):,} connections ended cleanly, "
-        f"{int(srv.get('served_failed', 0))} with an error (resets from the restarts among them).",
+        f"{int(srv.get('served_failed', 0))} with an error: the restarts' resets, which also reach "
+        f"upstream connections whose client had already finished (the proxy had yet to see the "
+        f"server's FIN).",
         "",
         "## Plots",
         "",
