@@ -240,6 +240,17 @@ def main():
         "",
     ]
     lines += [f"![{p}]({p})" for p in plots]
+    sock = []
+    for name in ("idle", "end"):
+        try:
+            with open(os.path.join(out, f"sockstat-{name}.txt")) as f:
+                tcp = [line.strip() for line in f if line.startswith("TCP:")]
+            sock.append(f"{name}: `{tcp[0] if tcp else '-'}`")
+        except OSError:
+            pass
+    if sock:
+        lines += ["", "The pod's /proc/net/sockstat (sockets of its netns; `mem` is the whole "
+                  "machine's TCP memory in pages), not a criterion: " + "; ".join(sock) + "."]
     if kbad:
         lines += ["", "## Kernel lines", "", "```"] + kbad[:50] + ["```"]
     lines += [

@@ -195,6 +195,7 @@ idle_json() { status_json | jq -c "$MAPS_JQ"; }
 status_json >"$OUT/status-idle.json"
 jq -c "$MAPS_JQ" "$OUT/status-idle.json" >"$OUT/maps-idle.json"
 gen_start=$(jq -r .policy.generation "$OUT/status-idle.json")
+nsenter --net=/run/netns/$POD cat /proc/net/sockstat >"$OUT/sockstat-idle.txt" 2>/dev/null || true
 log "idle maps: $(cat "$OUT/maps-idle.json")"
 
 bg_pod $B/soakload client $SERVER $PORT --seconds "$SECONDS_TOTAL" --short "$SHORT" \
@@ -309,6 +310,7 @@ event="drained "
 sample "$s"
 gen_end=$(status_json | jq -r .policy.generation)
 status_json >"$OUT/status-end.json"
+nsenter --net=/run/netns/$POD cat /proc/net/sockstat >"$OUT/sockstat-end.txt" 2>/dev/null || true
 
 # Kernel warnings since the start.
 dmesg 2>/dev/null | awk -v from="$DMESG_FROM" '
