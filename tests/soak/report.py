@@ -19,6 +19,10 @@ LISTEN_MAPS = ["sc_listeners"]
 RSS_TOLERANCE = 0.05  # and at least RSS_FLOOR_KB
 RSS_FLOOR_KB = 1024
 FD_TOLERANCE = 0
+# Within each daemon's life (at least LIFE_MIN_S long): its last sample against its sample
+# LIFE_SETTLE_S in (loading the programs and the first apply are done by then).
+LIFE_MIN_S = 60
+LIFE_SETTLE_S = 10
 SHORT_SHARE = 0.95  # of the target, or the soak did not do what it says
 KERNEL_BAD = re.compile(r"WARNING|BUG|Call Trace|Oops|general protection|refcount_t|list_(add|del) corruption|KASAN|UBSAN")
 
@@ -53,6 +57,21 @@ def add_rate(rows, window=5):
         j = max(0, i - window)
         dt = float(r[clock]) - float(rows[j][clock])
         r["conns_5s"] = f"{(float(r['short_ok']) - float(rows[j]['short_ok'])) / dt:.0f}" if dt > 0 else ""
+
+
+def lives(rows):
+    """Per daemon pid, in order: (pid, first t, last t, RSS and fds LIFE_SETTLE_S in, at the end)."""
+    by = {}
+    for r in rows:
+        if r.get("daemon_pid") and r.get("rss_kb"):
+            by.setdefault(r["daemon_pid"], []).append(r)
+    out = []
+    for pid, rs in by.items():
+        t0, t1 = float(rs[0]["t"]), float(rs[-1]["t"])
+        settled = next((r for r in rs if float(r["t"]) >= t0 + LIFE_SETTLE_S), rs[-1])
+        out.append((pid, t0, t1, float(settled["rss_kb"]), float(rs[-1]["rss_kb"]),
+                    float(settled["fds"]), float(rs[-1]["fds"])))
+    return sorted(out, key=lambda x: x[1])
 
 
 def plot(out, rows, meta):
@@ -174,6 +193,16 @@ def main():
                  f"first minute median {f1 or 0:.0f} (max {f1max or 0:.0f}), "
                  f"last minute {f2 or 0:.0f} (max {f2max or 0:.0f})",
                  "last ≤ first, medians"))
+    long_lives = [x for x in lives(rows) if x[2] - x[1] >= LIFE_MIN_S]
+    life_ok = all(
+        x[4] <= x[3] + max(x[3] * RSS_TOLERANCE, RSS_FLOOR_KB) and x[6] <= x[5] + FD_TOLERANCE
+        for x in long_lives)
+    crit.append(("daemon RSS and fds flat within each life", life_ok,
+                 "; ".join(f"{x[1]:.0f}-{x[2]:.0f} s: {x[3]:.0f}→{x[4]:.0f} KiB, "
+                           f"{x[5]:.0f}→{x[6]:.0f} fds" for x in long_lives)
+                 or f"no daemon lived {LIFE_MIN_S} s",
+                 f"each daemon that lived ≥ {LIFE_MIN_S} s: its last sample against its sample "
+                 f"{LIFE_SETTLE_S} s in, same rules"))
     kbad = [line for line in dmesg if KERNEL_BAD.search(line)]
     crit.append(("kernel warnings (dmesg)", not kbad,
                  f"{len(kbad)} of {len(dmesg)} new lines", "no WARNING/BUG/Call Trace/Oops line"))

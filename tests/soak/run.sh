@@ -247,10 +247,11 @@ sample() { # T
 	prev_ct=$ct
 }
 
-# The run: once a second, a sample and a policy edit; the proxy restarts at PROXY_EVERY/2 and
-# every PROXY_EVERY after; the daemon dies at KILL_EVERY*(k - 1/6), never within the first or the
-# last minute (their RSS and fds are the ones compared) unless the run is too short for that.
-next_proxy=$((PROXY_EVERY / 2))
+# The run: once a second, a sample and a policy edit; the proxy restarts at PROXY_EVERY/2 (a
+# third of a shorter run) and every PROXY_EVERY after; the daemon dies at KILL_EVERY*(k - 1/6),
+# never within the first or the last minute (their RSS and fds are the ones compared) unless the
+# run is too short for that.
+next_proxy=$((PROXY_EVERY / 2 < SECONDS_TOTAL / 3 ? PROXY_EVERY / 2 : SECONDS_TOTAL / 3))
 kill_at=()
 for ((k = KILL_EVERY - KILL_EVERY / 6; k < SECONDS_TOTAL; k += KILL_EVERY)); do
 	if [ "$SECONDS_TOTAL" -lt 180 ] || { [ $k -ge 60 ] && [ $k -le $((SECONDS_TOTAL - 60)) ]; }; then
