@@ -93,6 +93,7 @@ def plot(out, rows, meta):
 set key outside bottom center horizontal
 set grid
 set xlabel "seconds (grey: proxy restart, orange: daemon kill -9 and adoption)"
+set xrange [0:{max(float(r["t"]) for r in rows) if rows else 1}]
 {marks}"""
     scripts = {
         "maps.png": f"""set terminal pngcairo size 1000,480 noenhanced
