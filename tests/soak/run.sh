@@ -58,7 +58,7 @@ chmod 755 "$WORK"
 CONF=$WORK/mesh.yaml
 SERVER=10.97.0.2
 PORT=8080
-daemon= proxy= client= server=
+daemon='' proxy='' client='' server=''
 T0=$(date +%s)
 
 log() { printf '[soak %4ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
@@ -255,7 +255,7 @@ next_proxy=$((PROXY_EVERY / 2 < SECONDS_TOTAL / 3 ? PROXY_EVERY / 2 : SECONDS_TO
 kill_at=()
 for ((k = KILL_EVERY - KILL_EVERY / 6; k < SECONDS_TOTAL; k += KILL_EVERY)); do
 	if [ "$SECONDS_TOTAL" -lt 180 ] || { [ $k -ge 60 ] && [ $k -le $((SECONDS_TOTAL - 60)) ]; }; then
-		kill_at+=($k)
+		kill_at+=("$k")
 	fi
 done
 [ ${#kill_at[@]} -gt 0 ] || kill_at=($((SECONDS_TOTAL / 2)))

@@ -4,7 +4,7 @@
 # uploaded bytes, must count them, or the soak's "0 corrupted bytes" would prove nothing.
 # Ends with "soakload: N passed, N failed".
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 B=build/soakload
 WORK=$(mktemp -d /tmp/sidecap-soakself.XXXXXX)
 server=

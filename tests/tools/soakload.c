@@ -55,9 +55,9 @@
 #define SL_DRAIN_S     20.0
 #define SL_CUT_GRACE_S 2.0
 #define SL_TICK_MS     10
-#define SL_STATS_S     0.25 /* the client rewrites --stats this often: the soak samples every second \
-			     */
-#define SL_MAX_LOGGED 200   /* failures printed one by one; the rest are only counted */
+/* The client rewrites --stats this often: the soak samples every second. */
+#define SL_STATS_S    0.25
+#define SL_MAX_LOGGED 200 /* failures printed one by one; the rest are only counted */
 
 enum sl_op { SL_ECHO = 1, SL_UPLOAD = 2, SL_DOWNLOAD = 3 };
 enum sl_kind { SL_SHORT, SL_STREAM, SL_UP, SL_DOWN, SL_SERVED, SL_KINDS };
