@@ -21,8 +21,8 @@ check() { # NAME COND
 }
 stat() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-run() { # NAME SERVER_OPTS CLIENT_OPTS: starts a server on a free port, runs a 3 s client
-	local name=$1 port
+run() { # NAME SERVER_OPTS CLIENT_OPTS (NAME is for the reader): starts a server on a free port, runs a 3 s client
+	local port
 	rm -f "$WORK"/*
 	port=$((20000 + RANDOM % 20000))
 	$B server 127.0.0.1 $port --stats "$WORK/srv" --ready-file "$WORK/ready" --max-seconds 30 \
