@@ -21,7 +21,7 @@ check() { # NAME COND
 }
 stat() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-run() { # NAME SERVER_OPTS CLIENT_OPTS (NAME is for the reader): starts a server on a free port, runs a 3 s client
+run() { # NAME SERVER_OPTS CLIENT_OPTS: a server on a free port, a 3 s client (NAME: for the reader)
 	local port
 	rm -f "$WORK"/*
 	port=$((20000 + RANDOM % 20000))
