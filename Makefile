@@ -7,6 +7,7 @@
 #   make test-kernels  the tests inside qemu guests of Debian's 5.10, 6.1 and 6.12 kernels
 #   make test SANITIZE=1   the native suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz      the libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each (docs/reliability.md)
+#   make soak     one pod under mixed traffic for ~10 minutes (SOAK_SECONDS), docs/reliability.md
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -58,7 +59,7 @@ INTEG_SRCS := $(wildcard tests/integration/*.c)
 
 .PHONY: fuzz fuzz-ci fuzz-build test-sanitize-ci
 .PHONY: all deps test test-native test-unit test-integration demo bench bench-policy clean format image \
-	test-pod k8s-schema kernels test-kernels
+	test-pod k8s-schema kernels test-kernels soak
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
      $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
 
@@ -100,6 +101,9 @@ $(BUILD)/applytime: tests/tools/applytime.c bpf/sidecap.h | $(BUILD)
 
 $(BUILD)/bpfstats: tests/tools/bpfstats.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf
+
+$(BUILD)/soakload: tests/tools/soakload.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -163,6 +167,12 @@ bench: deps
 bench-policy: deps
 	$(MAKE) all
 	bench/policy.sh
+
+# The soak (docs/reliability.md): one pod under mixed traffic, proxy restarts, policy edits and
+# kill -9 of the daemon for SOAK_SECONDS (default 600); report and plots in build/soak/.
+soak: deps
+	$(MAKE) all
+	tests/soak/run.sh
 
 # The OCI image localhost/sidecap:VERSION, FROM scratch, built offline (deploy/image.sh).
 IMAGE_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# soakload's own checks, on loopback (no root, no BPF): a clean run counts no corruption and no
+# failure; a run whose server spoils echoed and downloaded bytes, and one whose client spoils
+# uploaded bytes, must count them, or the soak's "0 corrupted bytes" would prove nothing.
+# Ends with "soakload: N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+B=build/soakload
+WORK=$(mktemp -d /tmp/sidecap-soakself.XXXXXX)
+server=
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+passed=0 failed=0
+
+check() { # NAME COND
+	if eval "$2"; then
+		passed=$((passed + 1))
+	else
+		echo "soakload selftest: FAIL: $1 ($2)" >&2
+		failed=$((failed + 1))
+	fi
+}
+stat() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+run() { # NAME SERVER_OPTS CLIENT_OPTS: a server on a free port, a 3 s client (NAME: for the reader)
+	local port
+	rm -f "$WORK"/*
+	port=$((20000 + RANDOM % 20000))
+	$B server 127.0.0.1 $port --stats "$WORK/srv" --ready-file "$WORK/ready" --max-seconds 30 \
+		$2 >"$WORK/srv.log" 2>&1 &
+	server=$!
+	for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+	$B client 127.0.0.1 $port --seconds 3 --short 3000 --bulk-bytes 4000000 \
+		--stats "$WORK/cli" $3 >"$WORK/cli.log" 2>&1
+	rc=$?
+	kill "$server"
+	wait "$server" 2>/dev/null
+	server=
+}
+
+run clean "" ""
+check "clean run exits 0" '[ $rc = 0 ]'
+check "clean run: no corruption" '[ "$(stat "$WORK/cli" corrupt)" = 0 ] && [ "$(stat "$WORK/srv" corrupt)" = 0 ]'
+check "clean run: short connections made" '[ "$(stat "$WORK/cli" short_ok)" -ge 1000 ]'
+check "clean run: uploads, downloads, stream rounds" '[ "$(stat "$WORK/cli" upload_ok)" -ge 1 ] && [ "$(stat "$WORK/cli" download_ok)" -ge 1 ] && [ "$(stat "$WORK/cli" stream_rounds)" -ge 100 ]'
+
+run spoiled-by-server "--corrupt-every 7" ""
+check "server spoils: the client counts it" '[ "$(stat "$WORK/cli" corrupt)" -gt 0 ]'
+check "server spoils: the client exits 1" '[ $rc = 1 ]'
+
+run spoiled-by-client "" "--corrupt-every 1"
+check "client spoils uploads: the server counts it" '[ "$(stat "$WORK/srv" corrupt)" -gt 0 ]'
+
+echo "soakload: $passed passed, $failed failed"
+[ "$failed" = 0 ]
