@@ -61,7 +61,7 @@ INTEG_SRCS := $(wildcard tests/integration/*.c)
 .PHONY: all deps test test-native test-unit test-integration demo bench bench-policy clean format image \
 	test-pod k8s-schema kernels test-kernels soak
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
+     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats $(BUILD)/soakload
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

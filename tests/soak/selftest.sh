@@ -5,7 +5,7 @@
 # Ends with "soakload: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=build/soakload
+B=${BUILD:-build}/soakload
 WORK=$(mktemp -d /tmp/sidecap-soakself.XXXXXX)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
