@@ -491,6 +491,8 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_ENDPOINTS 262144
 #define SC_MAX_PICKS	 131072
 #define SC_MAX_LISTENERS 16
+/* dns.servers: the most a policy lists (resolv.conf takes three). */
+#define SC_DNS_MAX_SERVERS 16
 /* Node-wide: sockets of the sidecar<->sidecar hops of every pod of the node. */
 #define SC_MAX_XSOCKS 131072
 #define SC_MAX_XPAIRS 65536

@@ -67,6 +67,10 @@ enum sc_key_id {
 	K_ACCELERATION,
 	K_METRICS,
 	K_METRICS_LISTEN,
+	K_DNS,
+	K_DNS_CAPTURE,
+	K_DNS_PORT,
+	K_DNS_SERVERS,
 	K_SERVICES,
 	K__MAX
 };
@@ -85,6 +89,7 @@ enum sc_type {
 	T_CHOICE,      /* int: one of a few words */
 	T_LISTEN,      /* char *: "ADDR:PORT" or "[ADDR]:PORT" */
 	T_SERVICES,    /* the services and n_services of struct sc_config */
+	T_ADDRS,       /* struct sc_cidr_set of host addresses; IPv4-mapped ones stored as IPv4 */
 	T__MAX
 };
 
@@ -248,6 +253,7 @@ void sc_parse_ports(struct sc_parser *p, const struct sc_key *key, const yaml_no
 void sc_parse_bool_choice(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_choice(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 void sc_parse_listen(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+void sc_parse_addrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 
 /* config_services.c */
 void sc_parse_services(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
