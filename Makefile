@@ -41,7 +41,7 @@ INTEG_SRCS := $(wildcard tests/integration/*.c)
 .PHONY: all deps test test-unit test-integration demo bench bench-policy clean format image \
 	test-pod k8s-schema kernels test-kernels
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats
+     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats $(BUILD)/dnsload
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -65,7 +65,8 @@ $(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/si
 		   tests/tools/promcheck.c
 	$(CC) $(CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lyaml -luv -lmicrohttpd -lm
 
-$(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h
+$(BUILD)/test-integration: $(INTEG_SRCS) $(wildcard tests/integration/*.h) bpf/sidecap.h \
+			  tests/tools/dnswire.h
 	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -o $@ $(INTEG_SRCS) \
 		-lcriterion -lbpf -lcrypto
 
@@ -77,6 +78,9 @@ $(BUILD)/applytime: tests/tools/applytime.c bpf/sidecap.h | $(BUILD)
 
 $(BUILD)/bpfstats: tests/tools/bpfstats.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf
+
+$(BUILD)/dnsload: tests/tools/dnsload.c tests/tools/dnswire.h | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
