@@ -49,12 +49,22 @@ METRICS = {
         ("cpu_us_per_req", "CPU µs/req", "low", 1),
         ("socket_errors", "socket errors", None, 0),
     ],
+    "dns": [
+        ("qps", "queries/s", "high", 0),
+        ("p50_us", "p50 µs", "low", 1),
+        ("p99_us", "p99 µs", "low", 1),
+        ("cpu_us_per_query", "CPU µs/query", "low", 2),
+        ("failed", "failed", None, 0),
+    ],
 }
 WORKLOAD_TITLE = {
     "rr": "request/response, 64 B, one persistent connection (sockperf ping-pong, round trip)",
     "bulk": "bulk, one unthrottled stream (iperf3)",
     "conn": "new connections: connect, 64 B echoed, close (tcptool --repeat)",
     "http": "HTTP/1.1 keep-alive through HAProxy sidecars to nginx (wrk)",
+    "dns": "DNS capture: UDP queries sent with sendto() to the remote host's port 53, answered "
+           "by the sidecar's DNS server on 127.0.0.1:15053, one at a time (dnsload; direct: "
+           "sent to 127.0.0.1:15053 itself)",
 }
 # The figures the ratio table compares.
 RATIO_KEYS = [
@@ -71,6 +81,9 @@ RATIO_KEYS = [
     ("http", "req_per_s", "HTTP req/s"),
     ("http", "p99_us", "HTTP p99"),
     ("http", "cpu_us_per_req", "HTTP CPU/req"),
+    ("dns", "qps", "DNS queries/s"),
+    ("dns", "p99_us", "DNS p99"),
+    ("dns", "cpu_us_per_query", "DNS CPU/query"),
 ]
 SUMMED = {"errors", "enomem", "failed", "socket_errors", "retransmits"}
 
