@@ -147,8 +147,10 @@ static void start_responder(const char *ns, int flags, const char *const addrs[]
 			if (c2 < 0)
 				continue;
 			setsockopt(c2, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			got = recv(c2, q, sizeof(q), MSG_WAITALL);
-			/* A TCP query: a two-byte length, then the message (sent in one write). */
+			/* A TCP query: a two-byte length, then the message. */
+			got = recv(c2, q, 2, MSG_WAITALL);
+			if (got == 2 && (q[0] << 8 | q[1]) <= (int)sizeof(q) - 2)
+				got = 2 + recv(c2, q + 2, q[0] << 8 | q[1], MSG_WAITALL);
 			if (got > 2 && (size_t)got >= 2u + (q[0] << 8 | q[1])) {
 				rl = dns_answer(q + 2, got - 2, r + 2, a4, a6);
 				r[0] = rl >> 8;
