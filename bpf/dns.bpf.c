@@ -24,9 +24,8 @@
  * A datagram to DST: SC_DNS_CAPTURE with *TARGET where it goes instead, and the server
  * remembered on the socket, or not captured, or refused.
  */
-static __always_inline enum sc_dns_verdict sc_sendmsg_decide(struct bpf_sock_addr *ctx,
-							     const struct sc_addr *dst,
-							     struct sc_addr *target)
+static __always_inline enum sc_dns_verdict
+sc_sendmsg_decide(struct bpf_sock_addr *ctx, const struct sc_addr *dst, struct sc_addr *target)
 {
 	const struct sc_policy *p;
 	enum sc_counter captured;
@@ -125,8 +124,7 @@ int sc_sendmsg6(struct bpf_sock_addr *ctx)
  * whose queries were captured, when the datagram comes from the proxy's DNS port; else NULL.
  * The caller checks the source address.
  */
-static __always_inline const struct sc_addr *sc_dns_reply(struct bpf_sock_addr *ctx,
-							  __u16 src_port)
+static __always_inline const struct sc_addr *sc_dns_reply(struct bpf_sock_addr *ctx, __u16 src_port)
 {
 	struct sc_origdst *o;
 

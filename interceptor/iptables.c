@@ -34,10 +34,8 @@
 #define SC_IPT_TIMEOUT_MS 30000
 
 const char *const sc_ipt_chain_names[SC_IPT__CHAINS] = {
-	[SC_IPT_INBOUND] = "ISTIO_INBOUND",
-	[SC_IPT_REDIRECT] = "ISTIO_REDIRECT",
-	[SC_IPT_IN_REDIRECT] = "ISTIO_IN_REDIRECT",
-	[SC_IPT_OUTPUT] = "ISTIO_OUTPUT",
+	[SC_IPT_INBOUND] = "ISTIO_INBOUND",	    [SC_IPT_REDIRECT] = "ISTIO_REDIRECT",
+	[SC_IPT_IN_REDIRECT] = "ISTIO_IN_REDIRECT", [SC_IPT_OUTPUT] = "ISTIO_OUTPUT",
 	[SC_IPT_OUTPUT_DNS] = "ISTIO_OUTPUT_DNS",
 };
 
@@ -160,7 +158,8 @@ static void sc_ipt_owner(FILE *f, const struct sc_ipt_family *fam, const char *m
 	/* The app calling itself over loopback by its own address: left alone, unless loopback
 	 * addresses were included on purpose. */
 	if (!loopback_included && dns)
-		fprintf(f, "-A ISTIO_OUTPUT -o lo -p tcp ! --dport 53 -m owner ! --%s %u -j RETURN\n",
+		fprintf(f,
+			"-A ISTIO_OUTPUT -o lo -p tcp ! --dport 53 -m owner ! --%s %u -j RETURN\n",
 			match, id);
 	else if (!loopback_included)
 		fprintf(f, "-A ISTIO_OUTPUT -o lo -m owner ! --%s %u -j RETURN\n", match, id);
@@ -292,7 +291,8 @@ static void sc_ipt_dns_raw(FILE *f, const struct sc_config *cfg, const struct sc
 		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_PREROUTING + 2);
 	if (dns) {
 		snprintf(zone, sizeof(zone), "-j CT --zone %d", SC_IPT_ZONE_APP);
-		sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p udp --dport 53", false, zone);
+		sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p udp --dport 53", false,
+				  zone);
 		snprintf(zone, sizeof(zone), "-j CT --zone %d", SC_IPT_ZONE_UPSTREAM);
 		sc_ipt_per_server(f, cfg, fam, "ISTIO_INBOUND", "-p udp --sport 53", true, zone);
 	}

@@ -584,8 +584,9 @@ int sc_istio_policy(const struct sc_istio_capture *cap, const char *origin, char
 	print_ports(f, "includePorts", in_inc);
 	print_ports(f, "excludePorts", in_exc);
 	if (cap->redirect_dns) {
-		fprintf(f, "# %s: the app's DNS goes to the proxy's DNS port, as under Istio's DNS "
-			   "capture.\n",
+		fprintf(f,
+			"# %s: the app's DNS goes to the proxy's DNS port, as under Istio's DNS "
+			"capture.\n",
 			cap->dns_name);
 		fputs("dns:\n  capture: true\n  port: 15053\n", f);
 		if (!cap->capture_all_dns)
@@ -801,7 +802,8 @@ int sc_istio_from_annotations(const struct sc_istio_kv *kv, size_t n, const char
 	/* Istio's DNS capture asked for this pod in its ProxyConfig: every server, as istio-cni. */
 	p = find(kv, n, "proxy.istio.io/config");
 	if (p && proxy_config_dns(p) < 0)
-		warn(msgs, who, "proxy.istio.io/config", "not YAML: ISTIO_META_DNS_CAPTURE not read");
+		warn(msgs, who, "proxy.istio.io/config",
+		     "not YAML: ISTIO_META_DNS_CAPTURE not read");
 	else if (p && proxy_config_dns(p)) {
 		cap->redirect_dns = true;
 		cap->capture_all_dns = true;

@@ -9,9 +9,9 @@
 
 #include "lib/common.h"
 
-#define SOCK_DGRAM   2
-#define IPPROTO_UDP  17
-#define SC_DNS_PORT  53
+#define SOCK_DGRAM  2
+#define IPPROTO_UDP 17
+#define SC_DNS_PORT 53
 
 enum sc_dns_verdict {
 	SC_DNS_NO,	/* not captured: the socket goes on as if there were no DNS capture */
@@ -99,11 +99,9 @@ static __always_inline bool sc_dns_counter_captures(enum sc_counter c)
  * dns.port the query fails open (to the server it was sent to) or closed, per proxy.failOpen,
  * and the next query looks again.
  */
-static __always_inline enum sc_dns_verdict sc_dns_query(struct bpf_sock_addr *ctx,
-							const struct sc_policy *p, __u32 slot,
-							const struct sc_addr *dst, bool udp,
-							struct sc_addr *target,
-							enum sc_counter *captured)
+static __always_inline enum sc_dns_verdict
+sc_dns_query(struct bpf_sock_addr *ctx, const struct sc_policy *p, __u32 slot,
+	     const struct sc_addr *dst, bool udp, struct sc_addr *target, enum sc_counter *captured)
 {
 	enum sc_counter c;
 

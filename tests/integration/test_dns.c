@@ -223,8 +223,8 @@ static void do_query(enum qkind kind, int family, const char *server, int port, 
 		break;
 	case Q_SENDMSG: {
 		struct iovec iov = {q + 2, qlen};
-		struct msghdr m = {.msg_name = &to, .msg_namelen = tolen, .msg_iov = &iov,
-				   .msg_iovlen = 1};
+		struct msghdr m = {
+			.msg_name = &to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1};
 
 		if (sendmsg(fd, &m, 0) < 0)
 			break;

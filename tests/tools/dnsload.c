@@ -163,7 +163,8 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 4 || addr_of(argv[2], atoi(argv[3]), &ss, &len)) {
-		fprintf(stderr, "usage: dnsload server|client ADDR PORT [options] (see the source)\n");
+		fprintf(stderr,
+			"usage: dnsload server|client ADDR PORT [options] (see the source)\n");
 		return 2;
 	}
 	for (i = 4; i + 1 < argc; i += 2) {

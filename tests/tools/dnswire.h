@@ -46,7 +46,7 @@ static inline size_t dns_query(uint8_t *buf, uint16_t id, const char *name, uint
 /* The answer to query Q (QLEN bytes) into OUT (512 bytes): A4 for an A question, A6 for any
  * other. Its length, or 0 for something that is not a query of one question. */
 static inline size_t dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, const char *a4,
-			 const char *a6)
+				const char *a6)
 {
 	size_t n = 12;
 	uint16_t qtype;
@@ -62,9 +62,9 @@ static inline size_t dns_answer(const uint8_t *q, size_t qlen, uint8_t *out, con
 	qtype = q[n - 4] << 8 | q[n - 3];
 	v4 = qtype == DNS_QTYPE_A;
 	memcpy(out, q, n);
-	out[2] = 0x81; /* QR, RD */
-	out[3] = 0x80; /* RA, NOERROR */
-	out[7] = 1;    /* ANCOUNT */
+	out[2] = 0x81;	 /* QR, RD */
+	out[3] = 0x80;	 /* RA, NOERROR */
+	out[7] = 1;	 /* ANCOUNT */
 	out[n++] = 0xc0; /* the name: a pointer to the question's */
 	out[n++] = 12;
 	out[n++] = 0;

@@ -117,8 +117,8 @@ static const struct golden_case {
 	 * capture of every server (--capture-all-dns, istio-cni). */
 	{"dns-uid-gid", "proxy: {uid: 3, gid: 1}\ndns: {capture: true, servers: [127.0.0.53]}\n"},
 	{"dns-capture-all", "dns: {capture: true}\n"},
-	{"dns-servers-both-families",
-	 "proxy: {gid: 1337}\ndns: {capture: true, port: 5353, servers: [10.96.0.10, \"fd00::10\"]}\n"},
+	{"dns-servers-both-families", "proxy: {gid: 1337}\ndns: {capture: true, port: 5353, "
+				      "servers: [10.96.0.10, \"fd00::10\"]}\n"},
 };
 
 Test(iptables, generated_rules_match_the_golden_files)
@@ -256,7 +256,8 @@ Test(iptables, update_with_dns_keeps_the_raw_jumps)
 
 	parse_ok("cgroup: /a\ndns: {capture: true}\n");
 	cr_assert_eq(sc_iptables_update(&cfg, AF_INET, &st, &update), 0);
-	cr_assert_not_null(strstr(update, "*raw\n:ISTIO_OUTPUT_DNS - [0:0]\n:ISTIO_INBOUND - [0:0]\n"));
+	cr_assert_not_null(
+		strstr(update, "*raw\n:ISTIO_OUTPUT_DNS - [0:0]\n:ISTIO_INBOUND - [0:0]\n"));
 	cr_assert_null(strstr(update, "-A OUTPUT -j ISTIO_OUTPUT_DNS"), "%s", update);
 	cr_assert_null(strstr(update, "-A PREROUTING -j ISTIO_INBOUND"), "%s", update);
 	free(update);
