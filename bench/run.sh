@@ -51,7 +51,7 @@ else
 	SCALE_REPS=${BENCH_SCALE_REPS:-3}
 fi
 ONLY=${BENCH_ONLY:-"pod two scale profile dns"}
-DNS_QUERIES=${BENCH_DNS_QUERIES:-$([ "$QUICK" = 1 ] && echo 20000 || echo 100000)}
+DNS_QUERIES=${BENCH_DNS_QUERIES:-1000000} # a bound: each run stops after T seconds
 DNS_CONF=0 # 1 while a DNS run writes its config: dns.capture on
 if [ "$QUICK" = 1 ]; then
 	PROF_CONNS=${BENCH_PROF_CONNS:-2000} PROF_REPS=${BENCH_PROF_REPS:-1}
@@ -643,7 +643,7 @@ run_dns() { # MODE REP
 	intercept "$mode" pod bench-pod 0
 	DNS_CONF=0
 	[ "$mode" = direct ] && dst=127.0.0.1 port=15053
-	if [ "$mode" = iptables ] && ! in_ns bench-pod iptables -t nat -S | grep -q -- '--to-port 15053'; then
+	if [ "$mode" = iptables ] && ! in_ns bench-pod iptables -t nat -S | grep -q -- '--to-ports 15053'; then
 		log "iptables: no DNS REDIRECT rule in bench-pod ($IPT_HOW)"
 	fi
 	bg_cg pod bench-pod setpriv --reuid 1337 --regid 1337 --clear-groups \
