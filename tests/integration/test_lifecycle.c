@@ -17,6 +17,10 @@ TestSuite(lifecycle, .init = tpod_setup, .fini = tpod_teardown, .timeout = 240);
 static const char *const echo[] = {"--mode", "echo", NULL};
 
 /* Programs attached to the pod's cgroup, as bpftool lists them (0 when none). */
+/* The programs on the pod's cgroup: connect4/6, getpeername4/6, sendmsg4/6, recvmsg4/6,
+ * sockops, getsockopt. */
+#define T_CGROUP_PROGRAMS 10
+
 static int attached_programs(void)
 {
 	char cmd[PATH_MAX + 64], line[512];
@@ -132,7 +136,7 @@ Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adop
 	tpod_start_daemon();
 	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
 	cr_assert_eq(file_count(log, "adopted the pinned links"), 1);
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(attached_programs(), T_CGROUP_PROGRAMS);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 3);
@@ -149,7 +153,7 @@ Test(lifecycle, cleanup_after_kill9_leaves_nothing_attached_or_pinned)
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
 	tpod_kill(P.daemon, SIGKILL);
 	P.daemon = 0;
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(attached_programs(), T_CGROUP_PROGRAMS);
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, cleanup), 0, "%s", out);
 	cr_assert_eq(attached_programs(), 0);
 	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
@@ -164,7 +168,7 @@ Test(lifecycle, sigterm_detaches_and_removes_pins)
 	int st;
 
 	tpod_start_daemon();
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(attached_programs(), T_CGROUP_PROGRAMS);
 	st = tpod_kill(P.daemon, SIGTERM);
 	P.daemon = 0;
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
@@ -375,7 +379,7 @@ Test(lifecycle, pins_of_another_version_are_refused_and_left_alone)
 	close(fd);
 	cr_assert_eq(now.generation, st.generation, "the refused run wrote a policy");
 	cr_assert_eq(now.abi, SC_POD_ABI + 1);
-	cr_assert_eq(attached_programs(), 6);
+	cr_assert_eq(attached_programs(), T_CGROUP_PROGRAMS);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 1);
