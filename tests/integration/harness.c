@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
+#include "kernel_features.h"
 #include "sidecap.h"
 
 struct tpod P;
@@ -82,24 +84,66 @@ static void write_file(const char *path, const char *text)
  * Namespaces NS and RNS joined by a veth (VP in NS, VR in RNS, each suffixed with our pid):
  * NS holds the pod's addresses, RNS the remote host's.
  */
+/*
+ * Run the newline-separated ip(8) commands of FMT in one `ip -force -batch -`, inside network
+ * namespace NS when not NULL; stderr is dropped when QUIET. One process instead of one shell and
+ * one ip per command: under an emulated kernel each exec costs about half a second.
+ */
+static int ip_batch(const char *ns, bool quiet, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int ip_batch(const char *ns, bool quiet, const char *fmt, ...)
+{
+	char cmds[2048];
+	int fds[2], st, null;
+	size_t off = 0, len;
+	ssize_t n;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(cmds, sizeof(cmds), fmt, ap);
+	va_end(ap);
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		if (quiet && (null = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(null, 2);
+		if (ns)
+			execlp("ip", "ip", "-force", "-n", ns, "-batch", "-", (char *)NULL);
+		else
+			execlp("ip", "ip", "-force", "-batch", "-", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	len = strlen(cmds);
+	while (pid > 0 && off < len && (n = write(fds[1], cmds + off, len - off)) > 0)
+		off += n;
+	close(fds[1]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void make_netns_pair(const char *ns, const char *rns, const char *vp, const char *vr)
 {
 	int pid = getpid();
 
-	cr_assert_eq(sh("ip netns add %s && ip netns add %s", ns, rns), 0);
-	cr_assert_eq(sh("ip -n %s link set lo up && ip -n %s link set lo up", ns, rns), 0);
-	cr_assert_eq(sh("ip link add %s%d netns %s type veth peer name %s%d netns %s", vp, pid, ns,
-			vr, pid, rns),
+	cr_assert_eq(ip_batch(NULL, false,
+			      "netns add %s\nnetns add %s\n"
+			      "link add %s%d netns %s type veth peer name %s%d netns %s\n",
+			      ns, rns, vp, pid, ns, vr, pid, rns),
 		     0);
-	cr_assert_eq(sh("ip -n %s addr add " T_POD_ADDR4 "/24 dev %s%d && "
-			"ip -n %s addr add " T_POD_ADDR6 "/64 dev %s%d nodad && "
-			"ip -n %s link set %s%d up",
-			ns, vp, pid, ns, vp, pid, ns, vp, pid),
+	cr_assert_eq(ip_batch(ns, false,
+			      "link set lo up\naddr add " T_POD_ADDR4 "/24 dev %s%d\n"
+			      "addr add " T_POD_ADDR6 "/64 dev %s%d nodad\nlink set %s%d up\n",
+			      vp, pid, vp, pid, vp, pid),
 		     0);
-	cr_assert_eq(sh("ip -n %s addr add " T_REMOTE_ADDR4 "/24 dev %s%d && "
-			"ip -n %s addr add " T_REMOTE_ADDR6 "/64 dev %s%d nodad && "
-			"ip -n %s link set %s%d up",
-			rns, vr, pid, rns, vr, pid, rns, vr, pid),
+	cr_assert_eq(ip_batch(rns, false,
+			      "link set lo up\naddr add " T_REMOTE_ADDR4 "/24 dev %s%d\n"
+			      "addr add " T_REMOTE_ADDR6 "/64 dev %s%d nodad\nlink set %s%d up\n",
+			      vr, pid, vr, pid, vr, pid),
 		     0);
 }
 
@@ -159,18 +203,41 @@ int tpod_kill(pid_t pid, int sig)
 	return st;
 }
 
+/* SIGKILL every process listed in CGROUP's cgroup.procs: cgroup.kill came in Linux 5.14. */
+static void kill_cgroup_procs(const char *cgroup)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%d", &pid) == 1)
+		if (pid > 1)
+			kill(pid, SIGKILL);
+	fclose(f);
+}
+
 /* Kill whatever is left in CGROUP, then remove it. */
 static void remove_cgroup(const char *cgroup)
 {
 	char path[PATH_MAX];
+	bool has_kill;
 	int i;
 
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cgroup);
-	if (access(path, F_OK))
+	if (access(cgroup, F_OK))
 		return;
-	write_file(path, "1");
-	for (i = 0; i < 100 && rmdir(cgroup) && errno == EBUSY; i++)
+	snprintf(path, sizeof(path), "%s/cgroup.kill", cgroup);
+	has_kill = access(path, F_OK) == 0;
+	if (has_kill)
+		write_file(path, "1");
+	for (i = 0; i < 100 && rmdir(cgroup) && errno == EBUSY; i++) {
+		if (!has_kill)
+			kill_cgroup_procs(cgroup);
 		usleep(20000);
+	}
 }
 
 void tpod_teardown(void)
@@ -199,9 +266,15 @@ void tpod_teardown(void)
 	*strrchr(path, '/') = '\0';
 	rmdir(path);
 	umount2(P.bpffs, MNT_DETACH);
-	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", P.ns, P.rns);
-	for (i = 0; i < P.nxns; i++)
-		sh("ip netns del %s 2>/dev/null", P.xns[i]);
+	{
+		char cmds[1024];
+		size_t off;
+
+		off = snprintf(cmds, sizeof(cmds), "netns del %s\nnetns del %s\n", P.ns, P.rns);
+		for (i = 0; i < P.nxns && off < sizeof(cmds); i++)
+			off += snprintf(cmds + off, sizeof(cmds) - off, "netns del %s\n", P.xns[i]);
+		ip_batch(NULL, true, "%s", cmds);
+	}
 	sh("rm -rf %s", P.dir);
 	P.up = false;
 }
@@ -1066,4 +1139,63 @@ void t_assert_haproxy_logged(const char *conn)
 	for (i = 0; i < 300 && file_count(log, want) < 1; i++)
 		usleep(10000);
 	cr_assert_eq(file_count(log, want), 1, "no '%s' in %s", want, log);
+}
+
+unsigned int t_scaled(unsigned int n)
+{
+	const char *env = getenv("SIDECAP_TEST_SCALE");
+	unsigned long pct = 100, r;
+	char *end;
+
+	if (env && *env) {
+		pct = strtoul(env, &end, 10);
+		cr_assert(*end == 0 && pct >= 1 && pct <= 100,
+			  "SIDECAP_TEST_SCALE=%s: give a percentage from 1 to 100", env);
+	}
+	r = (unsigned long)n * pct / 100;
+	return r ? r : 1;
+}
+
+const char *t_scaled_str(unsigned int n)
+{
+	static char bufs[4][16];
+	static unsigned int next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%u", t_scaled(n));
+	return b;
+}
+
+static const struct {
+	const char *field, *name, *version;
+	size_t offset;
+} t_features[] = {
+#define T_FEATURE(field, name, version, without) {#field, name, version, offsetof(struct sc_features, field)},
+	SC_FEATURES(T_FEATURE)
+#undef T_FEATURE
+};
+
+bool t_have(const char *feature)
+{
+	struct sc_features f;
+	size_t i;
+
+	for (i = 0; i < sizeof(t_features) / sizeof(t_features[0]); i++)
+		if (!strcmp(t_features[i].field, feature))
+			break;
+	cr_assert_lt(i, sizeof(t_features) / sizeof(t_features[0]), "no kernel feature %s",
+		     feature);
+	cr_assert_eq(sc_features_probe(&f), 0, "probing the kernel's features");
+	return *(bool *)((char *)&f + t_features[i].offset);
+}
+
+void t_need(const char *feature)
+{
+	size_t i;
+
+	if (t_have(feature))
+		return;
+	for (i = 0; strcmp(t_features[i].field, feature); i++)
+		;
+	cr_skip_test("needs Linux %s (%s)", t_features[i].version, t_features[i].name);
 }

@@ -209,4 +209,25 @@ const char *t_server_report(int n, char *buf, size_t len, int timeout_ms);
 int t_proxy_lines(const char *needle);
 void t_wait_proxy_lines(const char *needle, int n);
 
+/*
+ * N scaled by SIDECAP_TEST_SCALE, a percentage (default 100), never below 1: the load counts of
+ * the heavy tests (connections, policy changes). The kernel guests run under emulation, about
+ * twenty times slower than this machine, and tests/kernels/run.sh scales them down there; what
+ * each test asserts does not change, only how many times. t_scaled_str gives it as text, in
+ * one of a few rotating buffers.
+ */
+unsigned int t_scaled(unsigned int n);
+const char *t_scaled_str(unsigned int n);
+
+/*
+ * The calling test needs FEATURE of the kernel (a field of struct sc_features, e.g.
+ * "netns_cookie": interceptor/kernel_features.h). Without it the test is skipped with the
+ * reason "needs Linux V (name)", which tests/run lists by name and counts apart from the passed
+ * ones, even with REQUIRE_BPF=1: the kernel lacks what the test is about, and what the product
+ * does instead is tested elsewhere.
+ */
+void t_need(const char *feature);
+/* Whether the kernel has FEATURE: for a test that checks what the product does without it. */
+bool t_have(const char *feature);
+
 #endif /* SC_HARNESS_H */

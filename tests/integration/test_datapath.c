@@ -83,17 +83,33 @@ Test(datapath, unthrottled_sender_to_slow_local_reader_is_paced_like_tcp)
 Test(datapath, request_response_stays_on_sk_msg)
 {
 	char line[1024], v[64];
+	uint64_t missing, left;
 
 	tpod_start_daemon();
 	tpod_start_server(T_POD | T_CGROUP, "127.0.0.1", "7070", echo);
 	t_client(T_POD | T_CGROUP, line, "127.0.0.1", "7070", "--repeat", "200", "--send", "4096",
 		 NULL);
 	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "200", "%s", line);
-	/* Every request and every echo went socket to socket, none demoted. */
+	/*
+	 * Every request and every echo went socket to socket, none demoted for want of an answer.
+	 * One race is allowed, and then accounted for exactly: the client may send its first
+	 * request before the server's socket, established by the handshake's last ACK in softirq,
+	 * is in the sockhash (seen under emulation). That request finds no peer and its direction
+	 * moves to TCP for good, so the other 199 follow it. The client's socket, never redirected
+	 * into, may then leave the sockhash, and the echoes follow on TCP (peer_left). The client
+	 * itself is in the sockhash before connect() returns, so the echoes never race.
+	 */
+	missing = tpod_counter(SC_C_msg_demote_peer_missing);
+	left = tpod_counter(SC_C_msg_demote_peer_left);
 	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 0);
-	cr_assert_eq(tpod_counter(SC_C_msg_demote_peer_missing), 0);
-	cr_assert_eq(tpod_counter(SC_C_msg_pass), 0);
-	cr_assert_eq(tpod_counter(SC_C_msg_redirect_bytes), 2 * 200 * 4096);
+	cr_assert_leq(missing, 1);
+	cr_assert_leq(left, missing);
+	if (missing)
+		cr_log_info("the first request raced the server's sockhash insert (left %lu)\n",
+			    (unsigned long)left);
+	cr_assert_eq(tpod_counter(SC_C_msg_pass), (missing + left) * 200);
+	cr_assert_eq(tpod_counter(SC_C_msg_pass_bytes), (missing + left) * 200 * 4096);
+	cr_assert_eq(tpod_counter(SC_C_msg_redirect_bytes), (2 - missing - left) * 200 * 4096);
 }
 
 /* The server half-closes first and goes on reading; through the proxy and sk_msg both halves
@@ -153,6 +169,14 @@ Test(datapath, demoted_upload_leaves_the_sockhash_and_sends_on_plain_tcp)
 	cr_assert_eq(num(rep, "in"), 64u << 20, "%s", rep);
 	cr_assert_str_eq(kv(rep, "sha_in", a, sizeof(a)), kv(line, "sha_out", b, sizeof(b)));
 	cr_assert_eq(tpod_counter(SC_C_msg_demote_unanswered), 1);
+	if (!t_have("fetch_atomics")) {
+		/* Leaving needs a compare-and-swap on the flow's state (5.12): the demoted socket
+		 * stays in the sockhash, and its sends run the program and pass to TCP. */
+		cr_assert_eq(tpod_counter(SC_C_msg_leave_marked), 0);
+		cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), 0);
+		cr_assert_gt(tpod_counter(SC_C_msg_pass), 256);
+		return;
+	}
 	cr_assert_eq(tpod_counter(SC_C_msg_leave_marked), 1);
 	cr_assert_eq(tpod_counter(SC_C_sockops_sockhash_left), 1);
 	cr_assert_eq(tpod_counter(SC_C_errors__sockhash_leave), 0);

@@ -240,6 +240,7 @@ Test(live, no_connect_sees_a_mix_of_two_policies_over_1000_changes)
 	const char *a = config_text("outbound:\n  includePorts: [8080, 9999]\n"
 				    "  excludeIPRanges: [\"10.99.0.2/32\"]\n");
 	char a_text[8192], b_text[8192], log[PATH_MAX], heldlog[PATH_MAX], text[4096], line[1024];
+	const int changes = (int)t_scaled(1000);
 	pid_t lp, hp;
 	int i, st;
 	unsigned int gen;
@@ -263,14 +264,14 @@ Test(live, no_connect_sees_a_mix_of_two_policies_over_1000_changes)
 	snprintf(log, sizeof(log), "%s/load.out", P.dir);
 	lp = tpod_spawn(T_POD | T_CGROUP, log, load);
 	t0 = now_ms();
-	for (i = 0; i < 1000; i++) {
+	for (i = 0; i < changes; i++) {
 		gen = tpod_generation();
 		write_file(P.config, i % 2 ? b_text : a_text);
 		kill(P.daemon, SIGHUP);
 		while (tpod_generation() == gen)
 			usleep(200);
 	}
-	cr_log_info("1000 policy changes applied in %.0f ms", now_ms() - t0);
+	cr_log_info("%d policy changes applied in %.0f ms", changes, now_ms() - t0);
 	kill(lp, SIGINT);
 	waitpid(lp, &st, 0);
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 1, "a connect saw a mixed policy");

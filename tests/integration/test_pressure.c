@@ -280,6 +280,7 @@ Test(pressure, full_node_sockhash_leaves_a_pod_to_pod_hop_on_tcp)
 	pid_t held;
 	int i;
 
+	t_need("netns_cookie");
 	tpeer_start_server(srv, T_CGROUP, "::", "8080", echo_dual);
 	tpeer_write_config(srv, "");
 	tpeer_start_daemon_with(srv, args);
