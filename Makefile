@@ -61,7 +61,8 @@ INTEG_SRCS := $(wildcard tests/integration/*.c)
 .PHONY: all deps test test-native test-unit test-integration demo bench bench-policy clean format image \
 	test-pod k8s-schema kernels test-kernels soak
 all: $(BUILD)/interceptor $(BUILD)/proxy-stub $(BUILD)/test-unit $(BUILD)/test-integration \
-     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats $(BUILD)/soakload
+     $(BUILD)/tcptool $(BUILD)/promcheck $(BUILD)/applytime $(BUILD)/bpfstats $(BUILD)/soakload \
+     $(BUILD)/dnsload
 
 $(BUILD)/bpf/%.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -89,7 +90,7 @@ $(BUILD)/test-unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard interceptor/*.h) bpf/si
 # names the same feature and version as `interceptor check`.
 INTEG_LIBSRCS := interceptor/kernel_features.c interceptor/log.c
 $(BUILD)/test-integration: $(INTEG_SRCS) $(INTEG_LIBSRCS) $(wildcard tests/integration/*.h) \
-			  bpf/sidecap.h interceptor/kernel_features.h | $(BUILD)
+			  bpf/sidecap.h interceptor/kernel_features.h tests/tools/dnswire.h | $(BUILD)
 	$(CC) $(CFLAGS) -Wno-format-truncation -Itests/integration -DT_BUILD='"$(BUILD)"' \
 		-o $@ $(INTEG_SRCS) $(INTEG_LIBSRCS) -lcriterion -lbpf -lelf -lz -lcrypto
 
@@ -103,6 +104,9 @@ $(BUILD)/bpfstats: tests/tools/bpfstats.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf
 
 $(BUILD)/soakload: tests/tools/soakload.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/dnsload: tests/tools/dnsload.c tests/tools/dnswire.h | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/promcheck: tests/tools/promcheck.c | $(BUILD)

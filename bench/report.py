@@ -57,6 +57,13 @@ METRICS = {
         ("cpu_us_per_req", "CPU µs/req", "low", 1),
         ("socket_errors", "socket errors", None, 0),
     ],
+    "dns": [
+        ("qps", "queries/s", "high", 0),
+        ("p50_us", "p50 µs", "low", 1),
+        ("p99_us", "p99 µs", "low", 1),
+        ("cpu_us_per_query", "CPU µs/query", "low", 2),
+        ("failed", "failed", None, 0),
+    ],
 }
 WORKLOAD_TITLE = {
     "rr": "request/response, 64 B, one persistent connection (sockperf ping-pong, round trip)",
@@ -65,6 +72,9 @@ WORKLOAD_TITLE = {
     "http": "HTTP/1.1 keep-alive through HAProxy sidecars to nginx (wrk)",
     "mixed": "mixed: at once, 90% short connections (1-3 exchanges of 64 B) to one destination, "
     "10% long ones (200 exchanges) to another (tcptool --exchanges)",
+    "dns": "DNS capture: UDP queries sent with sendto() to the remote host's port 53, answered "
+           "by the sidecar's DNS server on 127.0.0.1:15053, one at a time (dnsload; direct: "
+           "sent to 127.0.0.1:15053 itself)",
 }
 # The figures the ratio table compares.
 RATIO_KEYS = [
@@ -85,6 +95,9 @@ RATIO_KEYS = [
     ("http", "req_per_s", "HTTP req/s"),
     ("http", "p99_us", "HTTP p99"),
     ("http", "cpu_us_per_req", "HTTP CPU/req"),
+    ("dns", "qps", "DNS queries/s"),
+    ("dns", "p99_us", "DNS p99"),
+    ("dns", "cpu_us_per_query", "DNS CPU/query"),
 ]
 SUMMED = {"errors", "enomem", "failed", "socket_errors", "retransmits"}
 

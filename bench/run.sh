@@ -14,7 +14,7 @@
 # (seconds per sockperf/iperf3/wrk run), BENCH_CONNS (connections per tcptool run),
 # BENCH_SCALE (policy sizes, e.g. "10 1000 10000"), BENCH_SCALE_REPS (repetitions of the policy
 # scale points, at most BENCH_REPS), BENCH_ONLY (space-separated subset of
-# "pod two scale profile"), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
+# "pod two scale profile dns"), BENCH_DNS_QUERIES (queries per DNS run), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
 # BENCH_PROF_RR_T / BENCH_PROF_KEEP (the profile pass: connections per run, repetitions, perf
 # samples per second, seconds of ping-pong and of bulk, 1 to keep perf's data files), BENCH_PIN
 # (below), BENCH_OUT (where the figures go, default build/bench). `make bench` runs this twice,
@@ -52,9 +52,11 @@ else
 	REPS=${BENCH_REPS:-5} T=${BENCH_T:-2} CONNS=${BENCH_CONNS:-5000} SCALE=${BENCH_SCALE:-"10 1000 10000"}
 	SCALE_REPS=${BENCH_SCALE_REPS:-3}
 fi
-ONLY=${BENCH_ONLY:-"pod two scale profile"}
+ONLY=${BENCH_ONLY:-"pod two scale profile dns"}
 # The mixed workload (90% short connections, 10% long ones, at once) runs with pod and two.
 MIXED=${BENCH_MIXED:-1}
+DNS_QUERIES=${BENCH_DNS_QUERIES:-1000000} # a bound: each run stops after T seconds
+DNS_CONF=0 # 1 while a DNS run writes its config: dns.capture on
 if [ "$QUICK" = 1 ]; then
 	PROF_CONNS=${BENCH_PROF_CONNS:-2000} PROF_REPS=${BENCH_PROF_REPS:-1}
 else
@@ -345,6 +347,7 @@ write_conf() { # NAME CG NS ACCEL NSVC [MODE] -> path
 		echo "proxy:"
 		echo "  uid: 1337"
 		echo "acceleration: $4"
+		[ "$DNS_CONF" = 1 ] && printf 'dns:\n  capture: true\n'
 		if [ "$5" -gt 0 ]; then
 			echo "services:"
 			for ((i = 0; i < $5; i++)); do
@@ -675,6 +678,41 @@ run_topo_mode() { # TOPO MODE REP
 	stop_mode "$topo/$mode"
 }
 
+# DNS capture: one query at a time from the app (pod cgroup) with sendto() to the remote host's
+# port 53, where nothing listens: only a captured query is answered, by the sidecar's DNS server
+# (dnsload, uid 1337) on 127.0.0.1:15053. direct: the app queries 127.0.0.1:15053 itself.
+run_dns() { # MODE REP
+	local mode=$1 rep=$2 f=$WORK/dns.out dst=10.201.1.2 port=53 c0 c1 ok n
+	DNS_CONF=1
+	intercept "$mode" pod bench-pod 0
+	DNS_CONF=0
+	[ "$mode" = direct ] && dst=127.0.0.1 port=15053
+	if [ "$mode" = iptables ] && ! in_ns bench-pod iptables -t nat -S | grep -q -- '--to-ports 15053'; then
+		log "iptables: no DNS REDIRECT rule in bench-pod ($IPT_HOW)"
+	fi
+	bg_cg pod bench-pod setpriv --reuid 1337 --regid 1337 --clear-groups \
+		$B/dnsload server 127.0.0.1 15053 --seconds $((BOUND * 2))
+	mpids+=("$BGPID")
+	for _ in $(seq 100); do
+		[ -n "$(in_ns bench-pod ss -Hlun 'sport = :15053')" ] && break
+		sleep 0.05
+	done
+	c0=$(cpu_usec pod)
+	in_cg pod bench-pod timeout $BOUND $B/dnsload client $dst $port --queries "$DNS_QUERIES" \
+		--seconds "$T" >"$f" 2>&1 || true
+	c1=$(cpu_usec pod)
+	dkv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$f"; }
+	n=$(dkv queries)
+	ok=false
+	[ "${n:-0}" -gt 0 ] && [ "$(dkv failed)" = 0 ] && ok=true
+	emit pod-remote "$mode" "$rep" dns "$(printf '"ok":%s,"qps":%s,"p50_us":%s,"p99_us":%s,"failed":%s,"cpu_us_per_query":%s' \
+		"$ok" "$(num "$(dkv qps)")" "$(num "$(dkv p50_us)")" "$(num "$(dkv p99_us)")" \
+		"$(num "$(dkv failed)")" "$(calc "($c1 - $c0) / (${n:-0} + (${n:-0} == 0))")")"
+	log "dns $mode: $(cat "$f")"
+	[ "$mode" = direct ] || save_status dns "$mode" "$rep"
+	stop_mode "dns/$mode"
+}
+
 # Policy scale: connection latency with N extra nat rules (iptables) or N services (ebpf).
 run_scale_point() { # MODE N REP
 	local mode=$1 n=$2 rep=$3
@@ -826,6 +864,16 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	fi
 done
 
+if [[ " $ONLY " == *" dns "* ]]; then
+	for ((rep = 1; rep <= REPS; rep++)); do
+		mapfile -t order < <(rotate $((rep - 1)) direct iptables ebpf)
+		for mode in "${order[@]}"; do
+			log "rep $rep/$REPS dns $mode"
+			run_dns "$mode" "$rep"
+		done
+	done
+fi
+
 if [[ " $ONLY " == *" profile "* ]]; then
 	for ((rep = 1; rep <= PROF_REPS; rep++)); do
 		mapfile -t order < <(rotate $((rep - 1)) "${PROF_MODES[@]}")
@@ -842,7 +890,7 @@ WALL=$(($(date +%s) - T0))
 cat >"$OUT/meta.json" <<EOF
 {"kernel":"$(uname -r)","cpus":$(nproc),"cpu_model":"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)",
  "date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","quick":$QUICK,"reps":$REPS,"scale_reps":$SCALE_REPS,"t_s":$T,"conns":$CONNS,
- "wrk_conns":$WRK_CONNS,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"prof_rr_t":$PROF_RR_T,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
+ "wrk_conns":$WRK_CONNS,"dns_queries":$DNS_QUERIES,"scale":"$SCALE","prof_conns":$PROF_CONNS,"prof_reps":$PROF_REPS,"prof_rr_t":$PROF_RR_T,"iptables":"$(iptables --version)","iptables_via":"$IPT_HOW",
  "sockperf":"$(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)",
  "pinned_cpus":"$PIN","mixed":$MIXED,"loadavg_start":"$LOAD0","loadavg_end":"$(cut -d' ' -f1-3 /proc/loadavg)",
  "iperf3":"$(iperf3 --version | head -1)","haproxy":"$(haproxy -v | head -1 | awk '{ print $3 }')",

@@ -12,7 +12,7 @@
  * Nothing is cached between connects: whether the proxy is listening is looked up on each one,
  * so interception resumes the moment the proxy listens again.
  */
-#include "lib/common.h"
+#include "lib/dns.h"
 
 #define EPERM_VERDICT 0 /* a cgroup sock_addr program returning 0 fails connect() with EPERM */
 #define E2BIG	      7
@@ -53,40 +53,6 @@ static __always_inline enum sc_counter sc_outbound_decision(const struct sc_poli
 	    !sc_cidr_in(slot, v6 ? SC_CIDR_OUT_INCLUDE6 : SC_CIDR_OUT_INCLUDE4, dst->addr, v6))
 		return SC_C_connect_skip_cidr_not_included;
 	return SC_C_connect_redirect;
-}
-
-/* The proxy's outbound listener on loopback for FAMILY, as the connect would reach it. */
-static __always_inline void sc_proxy_addr(struct sc_addr *a, __u32 family, __u16 port)
-{
-	a->family = family;
-	a->port = bpf_htons(port);
-	if (family == AF_INET)
-		a->addr[0] = bpf_htonl(0x7f000001);
-	else
-		a->addr[3] = bpf_htonl(1);
-}
-
-/* Is something listening on the proxy's outbound port? Looked up on every connect. */
-static __always_inline bool sc_proxy_listening(struct bpf_sock_addr *ctx, const struct sc_addr *px)
-{
-	struct bpf_sock_tuple t = {};
-	struct bpf_sock *sk;
-
-	if (px->family == AF_INET) {
-		t.ipv4.saddr = px->addr[0];
-		t.ipv4.daddr = px->addr[0];
-		t.ipv4.dport = px->port;
-		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
-	} else {
-		t.ipv6.saddr[3] = px->addr[3];
-		t.ipv6.daddr[3] = px->addr[3];
-		t.ipv6.dport = px->port;
-		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
-	}
-	if (!sk)
-		return false;
-	bpf_sk_release(sk);
-	return true;
 }
 
 static __always_inline void sc_count_pick(const struct sc_svc *svc, const struct sc_addr *ep)
@@ -176,13 +142,15 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 						  enum sc_level level)
 {
 	__u64 ugid = bpf_get_current_uid_gid();
+	bool tcp = ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP;
+	enum sc_counter verdict, captured;
 	const struct sc_addr *ep = NULL;
 	const struct sc_policy *p;
-	enum sc_counter verdict;
 	struct sc_svc *svc;
 	__u32 slot;
 
-	if (ctx->type != SOCK_STREAM || ctx->protocol != IPPROTO_TCP) {
+	/* Connected UDP is looked at for DNS capture only. */
+	if (!tcp && !(sc_is_udp(ctx) && dst->port == bpf_htons(SC_DNS_PORT))) {
 		sc_count(SC_C_connect_skip_not_tcp);
 		return SC_LEAVE;
 	}
@@ -195,6 +163,24 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 	od->asked = *dst;
 	od->flags = SC_ORIG_F_CLIENT;
 	*fail_open = p->flags & SC_F_FAIL_OPEN;
+
+	/* A DNS query goes to the proxy's DNS listener before any other policy applies; one the
+	 * DNS capture leaves alone carries on as any other connect (TCP) or is left (UDP). */
+	switch (sc_dns_query(ctx, p, slot, dst, !tcp, target, &captured)) {
+	case SC_DNS_REFUSE:
+		return SC_REFUSE;
+	case SC_DNS_CAPTURE:
+		od->orig = *dst;
+		sc_dns_remember(od, dst, target);
+		sc_count(captured);
+		return SC_REWRITE;
+	default:
+		break;
+	}
+	if (!tcp) {
+		sc_count(SC_C_connect_skip_not_tcp);
+		return SC_LEAVE;
+	}
 
 	svc = sc_service(slot, dst);
 	if (svc) {
@@ -229,7 +215,7 @@ static __always_inline enum sc_action sc_outbound(struct bpf_sock_addr *ctx,
 	}
 
 	sc_proxy_addr(target, dst->family, p->outbound_port);
-	if (!sc_proxy_listening(ctx, target)) {
+	if (!sc_proxy_bound(ctx, target, false)) {
 		if (!(p->flags & SC_F_FAIL_OPEN)) {
 			sc_count(SC_C_connect_fail_closed);
 			return SC_REFUSE;

@@ -36,6 +36,8 @@
 /* accelerationPorts.always (.never) lists ports: sockops looks the destination port up. */
 #define SC_F_ACCEL_ALWAYS_PORTS (1u << 13)
 #define SC_F_ACCEL_NEVER_PORTS	(1u << 14)
+#define SC_F_DNS_CAPTURE     (1u << 15) /* dns.capture */
+#define SC_F_DNS_ALL_SERVERS (1u << 16) /* dns.servers is empty: every destination on port 53 */
 
 /* One policy slot: the scalar part of the config. Sets (ports, CIDRs) are in sc_ports/sc_cidrs. */
 struct sc_policy {
@@ -51,7 +53,8 @@ struct sc_policy {
 	/* accelerationMinExchanges: adaptive acceleration takes destinations whose connections
 	 * average at least this many exchanges. */
 	__u32 accel_min_exchanges;
-	__u32 pad;
+	__u16 dns_port; /* the proxy's DNS listener on loopback, host order */
+	__u16 pad;
 };
 _Static_assert(sizeof(struct sc_policy) == 32, "sc_policy layout");
 
@@ -62,7 +65,7 @@ _Static_assert(sizeof(struct sc_policy) == 32, "sc_policy layout");
  * policy the daemon writes carries it in sc_state, and a daemon refuses pins that carry another
  * (interceptor/pod.c, sc_check_abi). (The node's pins are versioned by SC_NODE_DIR instead.)
  */
-#define SC_POD_ABI 6
+#define SC_POD_ABI 7
 
 /* sc_state[0]: which slot is live, and the pins' version. */
 struct sc_state {
@@ -98,6 +101,8 @@ enum sc_cidr_kind {
 	SC_CIDR_OUT_EXCLUDE4 = 2,
 	SC_CIDR_OUT_INCLUDE6 = 3,
 	SC_CIDR_OUT_EXCLUDE6 = 4,
+	SC_CIDR_DNS_SERVER4 = 5, /* dns.servers, host routes only */
+	SC_CIDR_DNS_SERVER6 = 6,
 };
 #define SC_CIDR_PREFIX_BASE 16
 
@@ -140,13 +145,16 @@ _Static_assert(sizeof(struct sc_addr) == 24, "sc_addr layout");
 /*
  * What a redirected connection was going to. orig is what SO_ORIGINAL_DST reports to the proxy
  * (the destination, or for a service the chosen endpoint or the VIP, per proxy.originalDst);
- * asked is what the app connected to, which getpeername() reports to the app.
+ * asked is what the app connected to, which getpeername() reports to the app. On a socket whose
+ * DNS queries were captured (SC_ORIG_F_DNS), asked is the server of its last query, which the
+ * replies from the proxy's DNS listener at dns_port are made to come from.
  */
 struct sc_origdst {
 	struct sc_addr orig;
 	struct sc_addr asked;
-	__u32 flags; /* SC_ORIG_F_* */
-	__u32 pad;
+	__u32 flags;	/* SC_ORIG_F_* */
+	__u16 dns_port; /* SC_ORIG_F_DNS: the proxy's DNS port the queries went to, network order */
+	__u16 pad;
 };
 _Static_assert(sizeof(struct sc_origdst) == 56, "sc_origdst layout");
 
@@ -163,6 +171,8 @@ _Static_assert(sizeof(struct sc_origdst) == 56, "sc_origdst layout");
 /* The service says adaptive: the history decides, whatever the port rules and global mode say. */
 #define SC_ORIG_F_ACCEL_ADAPTIVE 32
 #define SC_ORIG_F_ACCEL_MASK (SC_ORIG_F_ACCEL_ALWAYS | SC_ORIG_F_ACCEL_NEVER | SC_ORIG_F_ACCEL_ADAPTIVE)
+/* The app's DNS socket: its queries go to the proxy's DNS listener (bpf/dns.bpf.c). */
+#define SC_ORIG_F_DNS 64
 
 /*
  * Services (connect-time load balancing). A connect to vip:port of a service in the live slot
@@ -437,6 +447,14 @@ _Static_assert(sizeof(struct sc_xsock) == 120, "sc_xsock layout");
 	F(ACCELERATION, "sidecap_acceleration_decisions_total", "decision", "reason",             \
 	  "Connections of the pod to a local peer or to a pod of this node, by whether they were " \
 	  "put in a sockhash (accelerated) and why (decided by the connecting end).")            \
+	F(DNS_CAPTURED, "sidecap_dns_queries_captured_total", "family", "transport",              \
+	  "The app's DNS queries sent to the proxy's DNS listener: UDP datagrams sent unconnected "\
+	  "and connected UDP or TCP sockets, by address family and transport.")                   \
+	F(DNS_NOT_CAPTURED, "sidecap_dns_queries_not_captured_total", "action", "reason",         \
+	  "DNS queries (to port 53) left alone or refused, by action and reason.")                \
+	F(DNS_REPLIES, "sidecap_dns_replies_rewritten_total", NULL, NULL,                         \
+	  "Replies of the proxy's DNS listener shown to the app as coming from the server it "     \
+	  "asked.")                                                                               \
 	F(ERRORS, "sidecap_errors_total", "reason", NULL,                                         \
 	  "Paths that failed open (or closed) because something went wrong, by reason.")
 
@@ -536,7 +554,19 @@ enum sc_node_counter { SC_NODE_COUNTERS(SC_COUNTER_ENUM) SC_X__MAX };
 	X(accel_skip_measured, ACCELERATION, "skipped", "short_lived_measured")     \
 	X(accel_skip_policy_never, ACCELERATION, "skipped", "policy_never")         \
 	X(sockops_dest_measured, SOCKOPS_EVENTS, "destination_measured", NULL)      \
-	X(errors__dests_update, ERRORS, "dests_update", NULL)
+	X(errors__dests_update, ERRORS, "dests_update", NULL)                      \
+	X(dns_captured_udp4, DNS_CAPTURED, "ipv4", "udp")                           \
+	X(dns_captured_udp6, DNS_CAPTURED, "ipv6", "udp")                           \
+	X(dns_captured_tcp4, DNS_CAPTURED, "ipv4", "tcp")                           \
+	X(dns_captured_tcp6, DNS_CAPTURED, "ipv6", "tcp")                           \
+	X(dns_skip_capture_off, DNS_NOT_CAPTURED, "direct", "capture_off")          \
+	X(dns_skip_proxy_uid, DNS_NOT_CAPTURED, "direct", "proxy_uid")              \
+	X(dns_skip_proxy_gid, DNS_NOT_CAPTURED, "direct", "proxy_gid")              \
+	X(dns_skip_server_not_listed, DNS_NOT_CAPTURED, "direct", "server_not_listed") \
+	X(dns_fail_open, DNS_NOT_CAPTURED, "direct", "proxy_not_listening")         \
+	X(dns_fail_closed, DNS_NOT_CAPTURED, "refused", "proxy_not_listening")      \
+	X(dns_reply_rewritten, DNS_REPLIES, NULL, NULL)                             \
+	X(errors__dns_storage, ERRORS, "dns_storage", NULL)
 
 #define SC_COUNTER_ENUM(name, ...) SC_C_##name,
 enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
@@ -567,6 +597,8 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_PICKS	 131072
 #define SC_MAX_LISTENERS 16
 #define SC_MAX_DESTS	 16384
+/* dns.servers: the most a policy lists (resolv.conf takes three). */
+#define SC_DNS_MAX_SERVERS 16
 /* Node-wide: sockets of the sidecar<->sidecar hops of every pod of the node. */
 #define SC_MAX_XSOCKS 131072
 #define SC_MAX_XPAIRS 65536

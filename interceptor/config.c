@@ -91,6 +91,9 @@ static void sc_parse_value(struct sc_parser *p, const struct sc_key *key, const 
 	case T_SERVICES:
 		sc_parse_services(p, key, node);
 		break;
+	case T_ADDRS:
+		sc_parse_addrs(p, key, node);
+		break;
 	case T__MAX:
 		break;
 	}

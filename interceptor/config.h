@@ -121,6 +121,11 @@ struct sc_config {
 		bool enabled; /* the section is present; listen defaults to 127.0.0.1:15020 */
 		char *listen; /* "ADDR:PORT" or "[ADDR]:PORT", as written; NULL when off */
 	} metrics;
+	struct {
+		bool capture;		    /* default false */
+		uint16_t port;		    /* the proxy's DNS listener; default 15053 */
+		struct sc_cidr_set servers; /* host addresses (/32, /128); default [] = every one */
+	} dns;
 	size_t n_services;
 	struct sc_service_cfg *services; /* in file order; default none */
 };

@@ -71,6 +71,10 @@ enum sc_key_id {
 	K_ACCEL_NEVER,
 	K_METRICS,
 	K_METRICS_LISTEN,
+	K_DNS,
+	K_DNS_CAPTURE,
+	K_DNS_PORT,
+	K_DNS_SERVERS,
 	K_SERVICES,
 	K__MAX
 };
@@ -91,6 +95,7 @@ enum sc_type {
 	T_ACCEL,       /* int: enum sc_accel_mode, a word or true/false */
 	T_COUNT,       /* uint32_t: 1-1000000 */
 	T_SERVICES,    /* the services and n_services of struct sc_config */
+	T_ADDRS,       /* struct sc_cidr_set of host addresses; IPv4-mapped ones stored as IPv4 */
 	T__MAX
 };
 
@@ -259,6 +264,7 @@ void sc_parse_count(struct sc_parser *p, const struct sc_key *key, const yaml_no
  * (never) that older files use. False with a message in MSG when NODE is none of them. */
 bool sc_match_accel(const yaml_node_t *node, int *out, char *msg, size_t size);
 void sc_parse_listen(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
+void sc_parse_addrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);
 
 /* config_services.c */
 void sc_parse_services(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node);

@@ -117,6 +117,13 @@ const struct sc_key sc_keys[K__MAX] = {
 	[K_METRICS_LISTEN] = {"listen", "metrics.listen", K_METRICS, T_LISTEN,
 			      FIELD(metrics.listen),
 			      .hint = "remove the key for the default 127.0.0.1:15020"},
+	[K_DNS] = {"dns", "dns", K_ROOT, T_MAP},
+	[K_DNS_CAPTURE] = {"capture", "dns.capture", K_DNS, T_BOOL, FIELD(dns.capture),
+			   DEFAULT(bool, false), .hint = "remove the key for the default false"},
+	[K_DNS_PORT] = {"port", "dns.port", K_DNS, T_PORT, FIELD(dns.port),
+			DEFAULT(uint16_t, 15053), .hint = "remove the key for the default 15053"},
+	[K_DNS_SERVERS] = {"servers", "dns.servers", K_DNS, T_ADDRS, FIELD(dns.servers),
+			   .hint = "write [] for every server on port 53"},
 	[K_SERVICES] = {"services", "services", K_ROOT, T_SERVICES, .hint = "write [] for none"},
 };
 
@@ -180,6 +187,7 @@ static const struct {
 	[T_LISTEN] = {sc_copy_str, sc_free_str},
 	[T_CIDRS] = {sc_copy_cidrs, sc_free_cidrs},
 	[T_PORTS] = {sc_copy_ports, sc_free_ports},
+	[T_ADDRS] = {sc_copy_cidrs, sc_free_cidrs},
 };
 
 static void *sc_field(struct sc_config *cfg, const struct sc_key *key)

@@ -330,11 +330,32 @@ static void sc_validate_set_limits(struct sc_parser *p)
 		sc_diag(p, p->seen[K_ROOT].mark, "",
 			"%zu ports in the port lists together; a policy holds at most %u", n,
 			SC_SLOT_PORTS);
-	n = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
+	n = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n + cfg->dns.servers.n;
 	if (n > SC_SLOT_CIDRS)
 		sc_diag(p, p->seen[K_ROOT].mark, "",
-			"%zu CIDRs in the range lists together; a policy holds at most %u", n,
-			SC_SLOT_CIDRS);
+			"%zu CIDRs in the range lists and dns.servers together; a policy holds at "
+			"most %u",
+			n, SC_SLOT_CIDRS);
+}
+
+/* The DNS listener is another port than the proxy's TCP listeners, and never 53 itself. */
+static void sc_validate_dns(struct sc_parser *p)
+{
+	const struct sc_config *cfg = p->cfg;
+	const struct sc_seen *seen = &p->seen[K_DNS_PORT];
+	uint16_t port = cfg->dns.port;
+
+	if (seen->bad || !seen->present)
+		return;
+	if (port == 53)
+		sc_diag(p, seen->mark, "dns.port",
+			"53 is the port queries are captured from; give the proxy's DNS listener "
+			"another port (default 15053)");
+	else if (port == cfg->proxy.outbound_port || port == cfg->proxy.inbound_port)
+		sc_diag(p, seen->mark, "dns.port",
+			"%u is also proxy.%sPort; give the DNS listener its own port (default "
+			"15053)",
+			port, port == cfg->proxy.outbound_port ? "outbound" : "inbound");
 }
 
 void sc_config_validate(struct sc_parser *p)
@@ -358,6 +379,7 @@ void sc_config_validate(struct sc_parser *p)
 		sc_validate_overlap(p, K_IN_INCLUDE_PORTS, K_IN_EXCLUDE_PORTS);
 	sc_validate_overlap(p, K_ACCEL_ALWAYS, K_ACCEL_NEVER);
 	sc_validate_set_limits(p);
+	sc_validate_dns(p);
 	/* A service may share a port with the proxy: only its vip and port are matched. */
 	sc_validate_services(p);
 	sc_validate_iptables(p);

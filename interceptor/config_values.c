@@ -786,3 +786,72 @@ int sc_parse_addr(const char *s, int *family, uint8_t *addr, char *msg, size_t s
 	}
 	return 0;
 }
+
+/*
+ * A list of host addresses (dns.servers): IPv4 or IPv6, no prefix length. An IPv4-mapped IPv6
+ * address names the same server as its IPv4 address (the BPF side sees a query to one as IPv4),
+ * so it is stored as IPv4; then it may duplicate an IPv4 item.
+ */
+void sc_parse_addrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	struct sc_cidr_set *field = (struct sc_cidr_set *)((char *)p->cfg + key->off);
+	struct sc_cidr_set set = {0};
+	struct sc_cidr *c;
+	char path[128], msg[192];
+	yaml_mark_t *marks;
+	size_t i, j, n, *index;
+	yaml_node_t *item;
+
+	if (!sc_list(p, key, node, SC_DNS_MAX_SERVERS))
+		return;
+	n = node->data.sequence.items.top - node->data.sequence.items.start;
+	set.v = calloc(n + 1, sizeof(*set.v));
+	marks = calloc(n + 1, sizeof(*marks));
+	index = calloc(n + 1, sizeof(*index));
+	if (!set.v || !marks || !index) {
+		p->err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		item = sc_item(p, node, i);
+		c = &set.v[set.n];
+		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
+		if (!sc_scalar(p, key, path, item, "an address string"))
+			continue;
+		c->family = strchr(sc_value(item), ':') ? AF_INET6 : AF_INET;
+		if (inet_pton(c->family, sc_value(item), c->addr) != 1) {
+			snprintf(msg, sizeof(msg),
+				 "\"%.64s\" is not an %s address (write e.g. %s, with no prefix "
+				 "length)",
+				 sc_value(item), c->family == AF_INET ? "IPv4" : "IPv6",
+				 c->family == AF_INET ? "10.96.0.10" : "fd00::10");
+			sc_diag(p, item->start_mark, path, "%s", msg);
+			continue;
+		}
+		if (c->family == AF_INET6 && !memcmp(c->addr, mapped, sizeof(mapped))) {
+			memmove(c->addr, c->addr + 12, 4);
+			memset(c->addr + 4, 0, 12);
+			c->family = AF_INET;
+		}
+		c->prefixlen = c->family == AF_INET ? 32 : 128;
+		for (j = 0; j < set.n; j++)
+			if (set.v[j].family == c->family &&
+			    !memcmp(set.v[j].addr, c->addr, sizeof(c->addr)))
+				break;
+		if (j < set.n) {
+			sc_dup_item(p, item, path, index[j], marks[j]);
+			continue;
+		}
+		marks[set.n] = item->start_mark;
+		index[set.n] = i;
+		set.n++;
+	}
+	free(field->v);
+	*field = set;
+	set.v = NULL;
+out_free:
+	free(index);
+	free(marks);
+	free(set.v);
+}

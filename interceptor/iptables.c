@@ -34,10 +34,14 @@
 #define SC_IPT_TIMEOUT_MS 30000
 
 const char *const sc_ipt_chain_names[SC_IPT__CHAINS] = {
-	[SC_IPT_INBOUND] = "ISTIO_INBOUND",
-	[SC_IPT_REDIRECT] = "ISTIO_REDIRECT",
-	[SC_IPT_IN_REDIRECT] = "ISTIO_IN_REDIRECT",
-	[SC_IPT_OUTPUT] = "ISTIO_OUTPUT",
+	[SC_IPT_INBOUND] = "ISTIO_INBOUND",	    [SC_IPT_REDIRECT] = "ISTIO_REDIRECT",
+	[SC_IPT_IN_REDIRECT] = "ISTIO_IN_REDIRECT", [SC_IPT_OUTPUT] = "ISTIO_OUTPUT",
+	[SC_IPT_OUTPUT_DNS] = "ISTIO_OUTPUT_DNS",
+};
+
+const char *const sc_ipt_raw_chain_names[SC_IPT__RAW_CHAINS] = {
+	[SC_IPT_RAW_OUTPUT_DNS] = "ISTIO_OUTPUT_DNS",
+	[SC_IPT_RAW_INBOUND] = "ISTIO_INBOUND",
 };
 
 /* What differs between the IPv4 and the IPv6 rules. */
@@ -45,10 +49,11 @@ struct sc_ipt_family {
 	int family;
 	const char *loopback;	 /* the proxy's and the app's own loopback address */
 	const char *passthrough; /* the source of the proxy's inbound hop to the app */
+	unsigned int host_len;	 /* the prefix length of one address */
 };
 
-static const struct sc_ipt_family sc_ipt_v4 = {AF_INET, "127.0.0.1/32", "127.0.0.6/32"};
-static const struct sc_ipt_family sc_ipt_v6 = {AF_INET6, "::1/128", "::6/128"};
+static const struct sc_ipt_family sc_ipt_v4 = {AF_INET, "127.0.0.1/32", "127.0.0.6/32", 32};
+static const struct sc_ipt_family sc_ipt_v6 = {AF_INET6, "::1/128", "::6/128", 128};
 
 /* Whether the sorted set S lists PORT. */
 static bool sc_port_listed(const struct sc_port_set *s, uint16_t port)
@@ -129,19 +134,34 @@ static bool sc_includes_all(const struct sc_config *cfg, int family)
 	return false;
 }
 
-/* The owner rules, for "--uid-owner ID" or "--gid-owner ID". */
+/*
+ * The owner rules, for "--uid-owner ID" or "--gid-owner ID". With DNS capture (DNS), the app's
+ * TCP queries over loopback (to a local resolver such as 127.0.0.53) are not returned early but
+ * go on to ISTIO_OUTPUT_DNS; Istio then also keeps the proxy's port-53 connections over
+ * loopback out of the inbound redirect, for the uid only.
+ */
 static void sc_ipt_owner(FILE *f, const struct sc_ipt_family *fam, const char *match,
-			 unsigned int id, bool loopback_included)
+			 unsigned int id, bool loopback_included, bool dns)
 {
 	/* The proxy calling a service on its own pod through the pod's address: back in, inbound.
 	 */
-	fprintf(f,
-		"-A ISTIO_OUTPUT -o lo ! -d %s -p tcp ! --dport %u -m owner --%s %u "
-		"-j ISTIO_IN_REDIRECT\n",
-		fam->loopback, SC_IPT_TUNNEL_PORT, match, id);
+	if (dns && !strcmp(match, "uid-owner"))
+		fprintf(f,
+			"-A ISTIO_OUTPUT -o lo ! -d %s -p tcp -m multiport ! --dports 53,%u "
+			"-m owner --%s %u -j ISTIO_IN_REDIRECT\n",
+			fam->loopback, SC_IPT_TUNNEL_PORT, match, id);
+	else
+		fprintf(f,
+			"-A ISTIO_OUTPUT -o lo ! -d %s -p tcp ! --dport %u -m owner --%s %u "
+			"-j ISTIO_IN_REDIRECT\n",
+			fam->loopback, SC_IPT_TUNNEL_PORT, match, id);
 	/* The app calling itself over loopback by its own address: left alone, unless loopback
 	 * addresses were included on purpose. */
-	if (!loopback_included)
+	if (!loopback_included && dns)
+		fprintf(f,
+			"-A ISTIO_OUTPUT -o lo -p tcp ! --dport 53 -m owner ! --%s %u -j RETURN\n",
+			match, id);
+	else if (!loopback_included)
 		fprintf(f, "-A ISTIO_OUTPUT -o lo -m owner ! --%s %u -j RETURN\n", match, id);
 	/* The proxy's own connections to their real destinations. */
 	fprintf(f, "-A ISTIO_OUTPUT -m owner --%s %u -j RETURN\n", match, id);
@@ -176,6 +196,135 @@ static void sc_ipt_outbound_include(FILE *f, const struct sc_config *cfg, int fa
 	}
 }
 
+/* Whether FAMILY's DNS is captured: dns.capture, and every server or some of FAMILY listed. */
+static bool sc_ipt_dns_family(const struct sc_config *cfg, int family)
+{
+	size_t i;
+
+	if (!cfg->dns.capture)
+		return false;
+	if (!cfg->dns.servers.n)
+		return true;
+	for (i = 0; i < cfg->dns.servers.n; i++)
+		if (cfg->dns.servers.v[i].family == family)
+			return true;
+	return false;
+}
+
+/*
+ * Write "-A CHAIN" HEAD " -d S/len" TAIL for each listed server of FAM's family ("-s" for
+ * SOURCE), or once without an address when every server is captured (dns.servers empty).
+ */
+static void sc_ipt_per_server(FILE *f, const struct sc_config *cfg, const struct sc_ipt_family *fam,
+			      const char *chain, const char *head, bool source, const char *tail)
+{
+	char addr[INET6_ADDRSTRLEN];
+	size_t i;
+
+	if (!cfg->dns.servers.n) {
+		fprintf(f, "-A %s %s %s\n", chain, head, tail);
+		return;
+	}
+	for (i = 0; i < cfg->dns.servers.n; i++) {
+		if (cfg->dns.servers.v[i].family != fam->family)
+			continue;
+		inet_ntop(fam->family, cfg->dns.servers.v[i].addr, addr, sizeof(addr));
+		fprintf(f, "-A %s %s %s %s/%u %s\n", chain, head, source ? "-s" : "-d", addr,
+			fam->host_len, tail);
+	}
+}
+
+/* The owner matches of the proxy's uid and (when set) gid, in that order, into MATCH[2]. */
+static int sc_ipt_owners(const struct sc_config *cfg, char match[2][48])
+{
+	snprintf(match[0], sizeof(match[0]), "--uid-owner %u", cfg->proxy.uid);
+	if (!cfg->proxy.has_gid)
+		return 1;
+	snprintf(match[1], sizeof(match[1]), "--gid-owner %u", cfg->proxy.gid);
+	return 2;
+}
+
+/* istio-iptables' SetupDNSRedir, nat part: TCP and UDP port 53 to dns.port, the proxy's own
+ * UDP queries returned first. */
+static void sc_ipt_dns_nat(FILE *f, const struct sc_config *cfg, const struct sc_ipt_family *fam)
+{
+	char match[2][48], tail[48];
+	int n = sc_ipt_owners(cfg, match), i;
+
+	fprintf(f, "-A ISTIO_OUTPUT -j ISTIO_OUTPUT_DNS\n");
+	snprintf(tail, sizeof(tail), "-j REDIRECT --to-ports %u", cfg->dns.port);
+	sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p tcp --dport 53", false, tail);
+	for (i = 0; i < n; i++)
+		fprintf(f, "-A ISTIO_OUTPUT_DNS -p udp --dport 53 -m owner %s -j RETURN\n",
+			match[i]);
+	snprintf(tail, sizeof(tail), "-j REDIRECT --to-port %u", cfg->dns.port);
+	sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p udp --dport 53", false, tail);
+}
+
+/*
+ * istio-iptables' addDNSConntrackZones: the proxy's upstream queries (and its answers to the
+ * app) and the app's queries (and the servers' answers) in two conntrack zones, so that the two
+ * UDP flows of one captured query never share a conntrack entry.
+ */
+static void sc_ipt_dns_raw(FILE *f, const struct sc_config *cfg, const struct sc_ipt_family *fam,
+			   const struct sc_ipt_state *have)
+{
+	char match[2][48], zone[24];
+	int n = sc_ipt_owners(cfg, match), i;
+	bool dns = sc_ipt_dns_family(cfg, fam->family);
+
+	fprintf(f, "*raw\n");
+	for (i = 0; i < SC_IPT__RAW_CHAINS; i++)
+		fprintf(f, ":%s - [0:0]\n", sc_ipt_raw_chain_names[i]);
+	if (!have || !have->raw_output_jumps)
+		fprintf(f, "%s\n", SC_IPT_JUMP_RAW_OUTPUT);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "-A ISTIO_OUTPUT_DNS -p udp --dport 53 -m owner %s -j CT --zone %d\n",
+			match[i], SC_IPT_ZONE_UPSTREAM);
+		fprintf(f, "-A ISTIO_OUTPUT_DNS -p udp --sport %u -m owner %s -j CT --zone %d\n",
+			cfg->dns.port, match[i], SC_IPT_ZONE_APP);
+	}
+	/* The inbound jump only where it has rules to jump to, as Istio does. */
+	if (dns && (!have || !have->raw_prerouting_jumps))
+		fprintf(f, "%s\n", SC_IPT_JUMP_RAW_PREROUTING);
+	for (i = 0; !dns && have && i < have->raw_prerouting_jumps; i++)
+		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_PREROUTING + 2);
+	if (dns) {
+		snprintf(zone, sizeof(zone), "-j CT --zone %d", SC_IPT_ZONE_APP);
+		sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p udp --dport 53", false,
+				  zone);
+		snprintf(zone, sizeof(zone), "-j CT --zone %d", SC_IPT_ZONE_UPSTREAM);
+		sc_ipt_per_server(f, cfg, fam, "ISTIO_INBOUND", "-p udp --sport 53", true, zone);
+	}
+	fprintf(f, "COMMIT\n");
+}
+
+/* The raw table's part of sc_iptables_removal(): our jumps, then our chains. */
+static void sc_ipt_raw_removal(FILE *f, const struct sc_ipt_state *have)
+{
+	size_t i;
+	int n;
+
+	fprintf(f, "*raw\n");
+	for (n = 0; n < have->raw_output_jumps; n++)
+		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_OUTPUT + 2);
+	for (n = 0; n < have->raw_prerouting_jumps; n++)
+		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_PREROUTING + 2);
+	for (i = 0; i < SC_IPT__RAW_CHAINS; i++)
+		if (have->raw_chain[i])
+			fprintf(f, "-F %s\n", sc_ipt_raw_chain_names[i]);
+	for (i = 0; i < SC_IPT__RAW_CHAINS; i++)
+		if (have->raw_chain[i])
+			fprintf(f, "-X %s\n", sc_ipt_raw_chain_names[i]);
+	fprintf(f, "COMMIT\n");
+}
+
+static bool sc_ipt_has_raw(const struct sc_ipt_state *have)
+{
+	return have->raw_chain[SC_IPT_RAW_OUTPUT_DNS] || have->raw_chain[SC_IPT_RAW_INBOUND] ||
+	       have->raw_output_jumps || have->raw_prerouting_jumps;
+}
+
 /*
  * Write the restore input for FAMILY. HAVE is NULL for a table holding nothing of ours;
  * otherwise the jumps it already holds are not added again, and a stale inbound jump is deleted.
@@ -200,7 +349,8 @@ static int sc_ipt_render(const struct sc_config *cfg, int family, const struct s
 
 	fprintf(f, "*nat\n");
 	for (i = 0; i < SC_IPT__CHAINS; i++)
-		fprintf(f, ":%s - [0:0]\n", sc_ipt_chain_names[i]);
+		if (i != SC_IPT_OUTPUT_DNS || cfg->dns.capture)
+			fprintf(f, ":%s - [0:0]\n", sc_ipt_chain_names[i]);
 	fprintf(f, "-A ISTIO_INBOUND -p tcp --dport %u -j RETURN\n", SC_IPT_TUNNEL_PORT);
 	fprintf(f, "-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports %u\n",
 		cfg->proxy.outbound_port);
@@ -234,9 +384,13 @@ static int sc_ipt_render(const struct sc_config *cfg, int family, const struct s
 		fprintf(f, "-A ISTIO_OUTPUT -p tcp --dport %u -j RETURN\n",
 			cfg->outbound.exclude_ports.v[i]);
 	fprintf(f, "-A ISTIO_OUTPUT -o lo -s %s -j RETURN\n", fam->passthrough);
-	sc_ipt_owner(f, fam, "uid-owner", cfg->proxy.uid, sc_includes_loopback(cfg));
+	sc_ipt_owner(f, fam, "uid-owner", cfg->proxy.uid, sc_includes_loopback(cfg),
+		     cfg->dns.capture);
 	if (cfg->proxy.has_gid)
-		sc_ipt_owner(f, fam, "gid-owner", cfg->proxy.gid, sc_includes_loopback(cfg));
+		sc_ipt_owner(f, fam, "gid-owner", cfg->proxy.gid, sc_includes_loopback(cfg),
+			     cfg->dns.capture);
+	if (sc_ipt_dns_family(cfg, family))
+		sc_ipt_dns_nat(f, cfg, fam);
 	fprintf(f, "-A ISTIO_OUTPUT -d %s -j RETURN\n", fam->loopback);
 	for (i = 0; i < cfg->outbound.exclude_ranges.n; i++) {
 		if (cfg->outbound.exclude_ranges.v[i].family != family)
@@ -245,7 +399,14 @@ static int sc_ipt_render(const struct sc_config *cfg, int family, const struct s
 		fprintf(f, "-A ISTIO_OUTPUT -d %s -j RETURN\n", cidr);
 	}
 	sc_ipt_outbound_include(f, cfg, family);
+	/* DNS capture turned off: its chain, now unreferenced (ISTIO_OUTPUT was flushed above). */
+	if (!cfg->dns.capture && have && have->chain[SC_IPT_OUTPUT_DNS])
+		fprintf(f, "-F ISTIO_OUTPUT_DNS\n-X ISTIO_OUTPUT_DNS\n");
 	fprintf(f, "COMMIT\n");
+	if (cfg->dns.capture)
+		sc_ipt_dns_raw(f, cfg, fam, have);
+	else if (have && sc_ipt_has_raw(have))
+		sc_ipt_raw_removal(f, have);
 
 	if (ferror(f)) {
 		fclose(f);
@@ -282,7 +443,7 @@ int sc_iptables_removal(const struct sc_ipt_state *have, char **text)
 	*text = NULL;
 	for (i = 0; i < SC_IPT__CHAINS; i++)
 		any |= have->chain[i];
-	if (!any)
+	if (!any && !sc_ipt_has_raw(have))
 		return 0;
 	f = open_memstream(text, &len);
 	if (!f)
@@ -301,6 +462,8 @@ int sc_iptables_removal(const struct sc_ipt_state *have, char **text)
 		if (have->chain[i])
 			fprintf(f, "-X %s\n", sc_ipt_chain_names[i]);
 	fprintf(f, "COMMIT\n");
+	if (sc_ipt_has_raw(have))
+		sc_ipt_raw_removal(f, have);
 	if (ferror(f) | fclose(f)) {
 		free(*text);
 		*text = NULL;
@@ -309,10 +472,24 @@ int sc_iptables_removal(const struct sc_ipt_state *have, char **text)
 	return 0;
 }
 
+/* Whether LINE (LEN bytes) declares chain NAME (":NAME POLICY [..]"). */
+static bool sc_ipt_declares(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	return line[0] == ':' && len > n + 1 && !strncmp(line + 1, name, n) && line[n + 1] == ' ';
+}
+
+static bool sc_ipt_line_is(const char *line, size_t len, const char *want)
+{
+	return len == strlen(want) && !strncmp(line, want, len);
+}
+
 void sc_iptables_parse_save(const char *save, struct sc_ipt_state *st)
 {
 	const char *line = save, *end;
-	size_t len, i, n;
+	enum { T_OTHER, T_NAT, T_RAW } table = T_NAT; /* a dump of one table may lack "*nat" */
+	size_t len, i;
 
 	memset(st, 0, sizeof(*st));
 	for (; line && *line; line = end ? end + 1 : NULL) {
@@ -320,19 +497,24 @@ void sc_iptables_parse_save(const char *save, struct sc_ipt_state *st)
 		len = end ? (size_t)(end - line) : strlen(line);
 		if (len && line[len - 1] == '\r')
 			len--;
-		if (line[0] == ':') {
-			for (i = 0; i < SC_IPT__CHAINS; i++) {
-				n = strlen(sc_ipt_chain_names[i]);
-				if (len > n + 1 && !strncmp(line + 1, sc_ipt_chain_names[i], n) &&
-				    line[n + 1] == ' ')
-					st->chain[i] = true;
-			}
-		} else if (len == strlen(SC_IPT_JUMP_PREROUTING) &&
-			   !strncmp(line, SC_IPT_JUMP_PREROUTING, len)) {
-			st->prerouting_jumps++;
-		} else if (len == strlen(SC_IPT_JUMP_OUTPUT) &&
-			   !strncmp(line, SC_IPT_JUMP_OUTPUT, len)) {
-			st->output_jumps++;
+		if (line[0] == '*') {
+			table = sc_ipt_line_is(line, len, "*nat")   ? T_NAT
+				: sc_ipt_line_is(line, len, "*raw") ? T_RAW
+								    : T_OTHER;
+		} else if (table == T_NAT && line[0] == ':') {
+			for (i = 0; i < SC_IPT__CHAINS; i++)
+				st->chain[i] |= sc_ipt_declares(line, len, sc_ipt_chain_names[i]);
+		} else if (table == T_NAT) {
+			st->prerouting_jumps += sc_ipt_line_is(line, len, SC_IPT_JUMP_PREROUTING);
+			st->output_jumps += sc_ipt_line_is(line, len, SC_IPT_JUMP_OUTPUT);
+		} else if (table == T_RAW && line[0] == ':') {
+			for (i = 0; i < SC_IPT__RAW_CHAINS; i++)
+				st->raw_chain[i] |=
+					sc_ipt_declares(line, len, sc_ipt_raw_chain_names[i]);
+		} else if (table == T_RAW) {
+			st->raw_output_jumps += sc_ipt_line_is(line, len, SC_IPT_JUMP_RAW_OUTPUT);
+			st->raw_prerouting_jumps +=
+				sc_ipt_line_is(line, len, SC_IPT_JUMP_RAW_PREROUTING);
 		}
 	}
 }
@@ -559,13 +741,13 @@ static int sc_ipt_failed(const char *what, const char *tool, int err, const char
 
 static int sc_ipt_state(int netns_fd, const struct sc_ipt_tools *t, struct sc_ipt_state *st)
 {
-	static const char *const save_args[] = {"-t", "nat", NULL};
+	static const char *const save_args[] = {NULL};
 	char *out = NULL, *errs = NULL;
 	int err;
 
 	err = sc_ipt_run(netns_fd, t->save, save_args, NULL, &out, &errs);
 	if (err)
-		err = sc_ipt_failed("reading the nat table", t->save, err, errs);
+		err = sc_ipt_failed("reading the nat and raw tables", t->save, err, errs);
 	else
 		sc_iptables_parse_save(out ? out : "", st);
 	free(out);

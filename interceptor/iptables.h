@@ -15,30 +15,52 @@
 /* Istio's HBONE tunnel port: never captured, inbound or back to the proxy over loopback. */
 #define SC_IPT_TUNNEL_PORT 15008
 
-/* Our chains, in the order Istio creates them. */
+/* Our chains of the nat table, in the order Istio creates them; ISTIO_OUTPUT_DNS only with
+ * dns.capture. */
 enum sc_ipt_chain {
 	SC_IPT_INBOUND,
 	SC_IPT_REDIRECT,
 	SC_IPT_IN_REDIRECT,
 	SC_IPT_OUTPUT,
+	SC_IPT_OUTPUT_DNS,
 	SC_IPT__CHAINS,
 };
 
+/* Our chains of the raw table (dns.capture: the conntrack zones of DNS). */
+enum sc_ipt_raw_chain {
+	SC_IPT_RAW_OUTPUT_DNS,
+	SC_IPT_RAW_INBOUND,
+	SC_IPT__RAW_CHAINS,
+};
+
+extern const char *const sc_ipt_raw_chain_names[SC_IPT__RAW_CHAINS];
+
 extern const char *const sc_ipt_chain_names[SC_IPT__CHAINS];
 
-/* The two jumps from the built-in chains into ours, exactly as iptables-save prints them. */
-#define SC_IPT_JUMP_PREROUTING "-A PREROUTING -p tcp -j ISTIO_INBOUND"
-#define SC_IPT_JUMP_OUTPUT     "-A OUTPUT -j ISTIO_OUTPUT"
+/* The jumps from the built-in chains into ours, exactly as iptables-save prints them: two in
+ * nat, and two in raw with dns.capture. */
+#define SC_IPT_JUMP_PREROUTING	   "-A PREROUTING -p tcp -j ISTIO_INBOUND"
+#define SC_IPT_JUMP_OUTPUT	   "-A OUTPUT -j ISTIO_OUTPUT"
+#define SC_IPT_JUMP_RAW_OUTPUT	   "-A OUTPUT -j ISTIO_OUTPUT_DNS"
+#define SC_IPT_JUMP_RAW_PREROUTING "-A PREROUTING -j ISTIO_INBOUND"
 
-/* What of ours a nat table holds, read from `iptables-save -t nat`. */
+/* The proxy's DNS traffic and the app's are kept in two conntrack zones (Istio's numbers). */
+#define SC_IPT_ZONE_UPSTREAM 1 /* the proxy's queries to the servers, and their answers */
+#define SC_IPT_ZONE_APP	     2 /* the app's queries, and the proxy's answers to them */
+
+/* What of ours the nat and raw tables hold, read from `iptables-save`. */
 struct sc_ipt_state {
 	bool chain[SC_IPT__CHAINS];
 	int prerouting_jumps; /* lines equal to SC_IPT_JUMP_PREROUTING */
 	int output_jumps;     /* lines equal to SC_IPT_JUMP_OUTPUT */
+	bool raw_chain[SC_IPT__RAW_CHAINS];
+	int raw_output_jumps;	  /* SC_IPT_JUMP_RAW_OUTPUT in raw */
+	int raw_prerouting_jumps; /* SC_IPT_JUMP_RAW_PREROUTING in raw */
 };
 
 /*
- * The iptables-restore input (table nat, chain declarations, rules, COMMIT) that installs CFG's
+ * The iptables-restore input (table nat, and raw with dns.capture: chain declarations, rules,
+ * COMMIT) that installs CFG's
  * policy for FAMILY (AF_INET for iptables, AF_INET6 for ip6tables) in a table holding nothing of
  * ours. *TEXT is malloc'ed. 0 or -errno.
  */
@@ -58,7 +80,7 @@ int sc_iptables_update(const struct sc_config *cfg, int family, const struct sc_
  */
 int sc_iptables_removal(const struct sc_ipt_state *have, char **text);
 
-/* Read `iptables-save -t nat` output. */
+/* Read `iptables-save` output (the nat and raw tables; others are ignored). */
 void sc_iptables_parse_save(const char *save, struct sc_ipt_state *st);
 
 /*

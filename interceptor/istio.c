@@ -22,6 +22,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <yaml.h>
+
 #include "istio.h"
 
 #define ISTIO_ADMIN_PROM   15090
@@ -541,6 +543,9 @@ int sc_istio_policy(const struct sc_istio_capture *cap, const char *origin, char
 			     "loopback");
 	map_outbound(cap, c, out_ports, &no_outbound, who, msgs);
 	map_inbound(cap, c, in_inc, in_exc, who, msgs);
+	if (cap->capture_all_dns && !cap->redirect_dns)
+		warn(msgs, who, "istio-iptables --capture-all-dns",
+		     "no effect without --redirect-dns, as in istio-iptables: DNS is not captured");
 	if (!c->inc_ranges.all && !c->inc_ranges.n && !in_inc->all && !in_inc->n)
 		warn(msgs, who, "policy",
 		     "captures no connection: neither outbound (%s, %s) nor inbound (%s) capture "
@@ -578,6 +583,19 @@ int sc_istio_policy(const struct sc_istio_capture *cap, const char *origin, char
 	fputs("inbound:\n", f);
 	print_ports(f, "includePorts", in_inc);
 	print_ports(f, "excludePorts", in_exc);
+	if (cap->redirect_dns) {
+		fprintf(f,
+			"# %s: the app's DNS goes to the proxy's DNS port, as under Istio's DNS "
+			"capture.\n",
+			cap->dns_name);
+		fputs("dns:\n  capture: true\n  port: 15053\n", f);
+		if (!cap->capture_all_dns)
+			fputs("  # Every server on port 53. istio-iptables without "
+			      "--capture-all-dns captures\n  # only the nameservers of the pod's "
+			      "resolv.conf: list them here for that.\n",
+			      f);
+		fputs("  servers: []\n", f);
+	}
 	if (fclose(f)) {
 		err = -ENOMEM;
 		f = NULL;
@@ -627,8 +645,9 @@ static const struct istio_annotation istio_annotations[] = {
 	{"sidecar.istio.io/inject", NULL},
 	{"sidecar.istio.io/status", NULL},
 	{"proxy.istio.io/config",
-	 "not read: a ProxyConfig's interceptionMode or ports in it are not honoured; use "
-	 "sidecar.istio.io/interceptionMode and the traffic.sidecar.istio.io annotations"},
+	 "read for proxyMetadata.ISTIO_META_DNS_CAPTURE only: a ProxyConfig's interceptionMode or "
+	 "ports in it are not honoured; use sidecar.istio.io/interceptionMode and the "
+	 "traffic.sidecar.istio.io annotations"},
 	{"sidecar.istio.io/agentLogLevel", WHY_ENVOY},
 	{"sidecar.istio.io/bootstrapOverride", WHY_ENVOY},
 	{"sidecar.istio.io/componentLogLevel", WHY_ENVOY},
@@ -696,6 +715,50 @@ static void check_annotation(const char *key, const char *who, FILE *msgs)
 	warn(msgs, who, key, "not an Istio annotation sidecap knows: not honoured");
 }
 
+/* The scalar value of KEY in the mapping NODE of DOC, or NULL. */
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *node, const char *key)
+{
+	yaml_node_pair_t *pr;
+	yaml_node_t *k;
+
+	if (!node || node->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top; pr++) {
+		k = yaml_document_get_node(doc, pr->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
+			return yaml_document_get_node(doc, pr->value);
+	}
+	return NULL;
+}
+
+/*
+ * Whether CONFIG, the ProxyConfig of proxy.istio.io/config, sets ISTIO_META_DNS_CAPTURE to
+ * "true" in its proxyMetadata (how Istio turns its DNS capture on for one pod): 1, 0, or
+ * -EINVAL when it is not YAML.
+ */
+static int proxy_config_dns(const char *config)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *v;
+	int on = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)config, strlen(config));
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	v = map_get(&doc, map_get(&doc, yaml_document_get_root_node(&doc), "proxyMetadata"),
+		    "ISTIO_META_DNS_CAPTURE");
+	if (v && v->type == YAML_SCALAR_NODE)
+		on = !strcasecmp((char *)v->data.scalar.value, "true");
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return on;
+}
+
 static const char *find(const struct sc_istio_kv *kv, size_t n, const char *key)
 {
 	size_t i;
@@ -736,6 +799,17 @@ int sc_istio_from_annotations(const struct sc_istio_kv *kv, size_t n, const char
 	ANN(exclude_outbound, ANN_TRAFFIC "excludeOutboundPorts", NULL);
 #undef ANN
 
+	/* Istio's DNS capture asked for this pod in its ProxyConfig: every server, as istio-cni. */
+	p = find(kv, n, "proxy.istio.io/config");
+	if (p && proxy_config_dns(p) < 0)
+		warn(msgs, who, "proxy.istio.io/config",
+		     "not YAML: ISTIO_META_DNS_CAPTURE not read");
+	else if (p && proxy_config_dns(p)) {
+		cap->redirect_dns = true;
+		cap->capture_all_dns = true;
+		cap->dns_name = "proxy.istio.io/config proxyMetadata.ISTIO_META_DNS_CAPTURE";
+	}
+
 	/*
 	 * The injector's -d: 15090 and 15021, then excludeInboundPorts with the status port
 	 * (default 15020, none when 0) added unless it is there already.
@@ -775,6 +849,7 @@ enum flag_kind {
 	FLAG_VALUE,  /* sets the capture setting at OFFSET */
 	FLAG_IGNORE, /* takes a value (or is a switch) that changes nothing sidecap does */
 	FLAG_WARN,   /* takes a value (or is a switch) that sidecap cannot honour */
+	FLAG_SWITCH, /* a switch that sets the bool at OFFSET (unless given =false) */
 };
 
 struct istio_flag {
@@ -783,7 +858,7 @@ struct istio_flag {
 	const char *long_name;
 	enum flag_kind kind;
 	bool has_value;
-	size_t offset; /* of the struct sc_istio_opt in struct sc_istio_capture */
+	size_t offset; /* of the struct sc_istio_opt (FLAG_SWITCH: bool) in the capture */
 	const char *why;
 };
 
@@ -794,8 +869,6 @@ struct istio_flag {
 	}
 
 static const char WHY_TPROXY[] = "used only with TPROXY, which sidecap does not do";
-static const char WHY_DNS[] = "not honoured: sidecap captures TCP connections only; DNS goes "
-			      "where the app sends it";
 static const char WHY_NO_RULES[] = "no effect: sidecap installs no iptables rules";
 
 static const struct istio_flag istio_flags[] = {
@@ -826,8 +899,10 @@ static const struct istio_flag istio_flags[] = {
 	{"istio-iptables --skip-rule-apply", 0, "skip-rule-apply", FLAG_WARN, false, 0,
 	 "sidecap's interceptor always attaches its programs"},
 	{"istio-iptables --run-validation", 0, "run-validation", FLAG_IGNORE, false, 0, NULL},
-	{"istio-iptables --redirect-dns", 0, "redirect-dns", FLAG_WARN, false, 0, WHY_DNS},
-	{"istio-iptables --capture-all-dns", 0, "capture-all-dns", FLAG_WARN, false, 0, WHY_DNS},
+	{"istio-iptables --redirect-dns", 0, "redirect-dns", FLAG_SWITCH, false,
+	 offsetof(struct sc_istio_capture, redirect_dns), NULL},
+	{"istio-iptables --capture-all-dns", 0, "capture-all-dns", FLAG_SWITCH, false,
+	 offsetof(struct sc_istio_capture, capture_all_dns), NULL},
 	{"istio-iptables --drop-invalid", 0, "drop-invalid", FLAG_WARN, false, 0,
 	 "not needed: sidecap keeps no conntrack state, so no out-of-window packet is "
 	 "rewritten"},
@@ -925,6 +1000,10 @@ int sc_istio_from_flags(int argc, char *const *argv, struct sc_istio_capture *ca
 		if (fl->kind == FLAG_VALUE) {
 			o = (struct sc_istio_opt *)((char *)cap + fl->offset);
 			o->value = value;
+		} else if (fl->kind == FLAG_SWITCH) {
+			*(bool *)((char *)cap + fl->offset) = !value || strcmp(value, "false");
+			if (fl->offset == offsetof(struct sc_istio_capture, redirect_dns))
+				cap->dns_name = fl->display;
 		} else if (fl->kind == FLAG_WARN &&
 			   (fl->has_value ? value && *value : !value || strcmp(value, "false"))) {
 			warn(msgs, who, fl->display, "%s", fl->why);

@@ -30,7 +30,12 @@ struct sc_istio_capture {
 	struct sc_istio_opt exclude_inbound;  /* -d: ports, used only when -b is "*" */
 	struct sc_istio_opt include_outbound; /* -q: ports captured whatever the address */
 	struct sc_istio_opt exclude_outbound; /* -o: ports never captured */
-	char *owned;			      /* storage a value was built in, or NULL */
+	/* --redirect-dns, or ISTIO_META_DNS_CAPTURE "true" in the proxy's metadata: the app's
+	 * DNS to the proxy's DNS port (dns.capture); DNS_NAME says which one asked. */
+	bool redirect_dns;
+	bool capture_all_dns; /* --capture-all-dns: every server, not resolv.conf's */
+	const char *dns_name;
+	char *owned; /* storage a value was built in, or NULL */
 };
 
 void sc_istio_capture_free(struct sc_istio_capture *cap);

@@ -30,6 +30,14 @@ struct bpf_program *sc_link_prog(struct sidecap_bpf *skel, enum sc_link l, bool 
 		return skel->progs.sc_getsockopt;
 	case SC_LINK_SK_LOOKUP:
 		return skel->progs.sc_sk_lookup;
+	case SC_LINK_SENDMSG4:
+		return skel->progs.sc_sendmsg4;
+	case SC_LINK_SENDMSG6:
+		return skel->progs.sc_sendmsg6;
+	case SC_LINK_RECVMSG4:
+		return skel->progs.sc_recvmsg4;
+	case SC_LINK_RECVMSG6:
+		return skel->progs.sc_recvmsg6;
 	default:
 		return full ? skel->progs.sc_sk_msg : skel->progs.sc_sk_msg_510;
 	}
@@ -73,6 +81,14 @@ enum bpf_attach_type sc_link_attach_type(enum sc_link l)
 		return BPF_CGROUP_GETSOCKOPT;
 	case SC_LINK_SK_LOOKUP:
 		return BPF_SK_LOOKUP;
+	case SC_LINK_SENDMSG4:
+		return BPF_CGROUP_UDP4_SENDMSG;
+	case SC_LINK_SENDMSG6:
+		return BPF_CGROUP_UDP6_SENDMSG;
+	case SC_LINK_RECVMSG4:
+		return BPF_CGROUP_UDP4_RECVMSG;
+	case SC_LINK_RECVMSG6:
+		return BPF_CGROUP_UDP6_RECVMSG;
 	default:
 		return BPF_SK_MSG_VERDICT;
 	}

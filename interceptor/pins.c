@@ -26,6 +26,8 @@ const char *const sc_link_names[SC_LINK__MAX] = {
 	[SC_LINK_GETPEERNAME4] = "getpeername4", [SC_LINK_GETPEERNAME6] = "getpeername6",
 	[SC_LINK_SOCKOPS] = "sockops",		 [SC_LINK_SK_LOOKUP] = "sk_lookup",
 	[SC_LINK_GETSOCKOPT] = "getsockopt",	 [SC_LINK_SK_MSG] = "sk_msg",
+	[SC_LINK_SENDMSG4] = "sendmsg4",	 [SC_LINK_SENDMSG6] = "sendmsg6",
+	[SC_LINK_RECVMSG4] = "recvmsg4",	 [SC_LINK_RECVMSG6] = "recvmsg6",
 };
 
 int sc_pin_map_path(char *buf, size_t len, const char *pin_path, const char *name)

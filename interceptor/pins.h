@@ -19,6 +19,10 @@ enum sc_link {
 	SC_LINK_GETSOCKOPT,
 	SC_LINK_SK_MSG,
 	SC_LINK_SK_LOOKUP, /* in the pod's network namespace; only when inbound steering is on */
+	SC_LINK_SENDMSG4,  /* DNS capture (bpf/dns.bpf.c) */
+	SC_LINK_SENDMSG6,
+	SC_LINK_RECVMSG4,
+	SC_LINK_RECVMSG6,
 	SC_LINK__MAX,
 };
 

@@ -114,7 +114,8 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		  sc_port_count(&cfg->inbound.exclude_ports) +
 		  sc_port_count(&cfg->proxy.admin_ports) + cfg->accel_ports.always.n +
 		  cfg->accel_ports.never.n;
-	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n;
+	n_cidrs = cfg->outbound.include_ranges.n + cfg->outbound.exclude_ranges.n +
+		  cfg->dns.servers.n;
 	if (n_ports > SC_SLOT_PORTS || n_cidrs > SC_SLOT_CIDRS)
 		return -E2BIG;
 	/* One spare element each, so that an empty set is not a NULL that reads as a failure. */
@@ -143,6 +144,11 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 	pol->flags |= sc_cidr_flags(&cfg->outbound.include_ranges, &cfg->outbound.exclude_ranges);
 	pol->msg_unanswered_limit = SC_DEFAULT_UNANSWERED_LIMIT;
 	pol->generation = generation;
+	pol->dns_port = cfg->dns.port;
+	if (cfg->dns.capture)
+		pol->flags |= SC_F_DNS_CAPTURE;
+	if (!cfg->dns.servers.n)
+		pol->flags |= SC_F_DNS_ALL_SERVERS;
 
 	sc_add_ports(out, slot, SC_PORT_OUT_INCLUDE, &cfg->outbound.include_ports);
 	sc_add_ports(out, slot, SC_PORT_OUT_EXCLUDE, &cfg->outbound.exclude_ports);
@@ -155,6 +161,7 @@ int sc_policy_compile(const struct sc_config *cfg, __u32 slot, __u32 generation,
 		     &cfg->outbound.include_ranges);
 	sc_add_cidrs(out, slot, SC_CIDR_OUT_EXCLUDE4, SC_CIDR_OUT_EXCLUDE6,
 		     &cfg->outbound.exclude_ranges);
+	sc_add_cidrs(out, slot, SC_CIDR_DNS_SERVER4, SC_CIDR_DNS_SERVER6, &cfg->dns.servers);
 	return 0;
 
 out_nomem:

@@ -59,6 +59,8 @@ outbound:
   includeIPRanges: ["*"]
   excludePorts: [9090]
 acceleration: true
+dns:
+  capture: true
 YAML
 say "policy ($CONF)"
 cat "$CONF"
@@ -89,6 +91,17 @@ echo "-> peer= is what the app's getpeername() says: the original destination, a
 
 say "the app connects to 10.98.0.2:9090 (excluded port: goes direct)"
 in_pod $B/tcptool client 10.98.0.2 9090 --send 64
+
+say "the sidecar's DNS server on 127.0.0.1:15053 (uid 1337) answers 10.98.0.53; nothing answers on 10.98.0.2:53"
+in_pod setpriv --reuid 1337 --regid 1337 --clear-groups $B/dnsload server 127.0.0.1 15053 --answer 10.98.0.53 \
+	--seconds 60 >"$WORK/dns.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q ready "$WORK/dns.log" 2>/dev/null && break; sleep 0.05; done
+say "the app looks up db.mesh.test with getaddrinfo, its resolv.conf naming 10.98.0.2"
+echo "nameserver 10.98.0.2" >"$WORK/resolv.conf"
+in_pod unshare --mount sh -c "mount --bind $WORK/resolv.conf /etc/resolv.conf && getent ahostsv4 db.mesh.test | head -n 1"
+say "the same query sent with sendto() to 10.98.0.2:53: answered by the sidecar, read as from 10.98.0.2:53"
+in_pod $B/dnsload client 10.98.0.2 53 --queries 1
 
 say "1000 short request/response connections from the app"
 in_pod $B/tcptool client 10.98.0.2 8080 --repeat 1000 --send 64

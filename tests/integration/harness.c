@@ -1203,13 +1203,15 @@ void t_need(const char *feature)
 /*
  * Our programs attached to the pod's cgroup (0 when none), asked of the kernel for each attach
  * type the daemon uses. Not parsed from `bpftool cgroup show`: under Debian 11's 5.10 this
- * machine's bpftool listed none of the six while they were attached and intercepting.
+ * machine's bpftool listed none of them while they were attached and intercepting.
  */
 int tpod_attached_programs(void)
 {
 	static const enum bpf_attach_type types[] = {
 		BPF_CGROUP_INET4_CONNECT,     BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_INET4_GETPEERNAME,
 		BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_SOCK_OPS,	BPF_CGROUP_GETSOCKOPT,
+		BPF_CGROUP_UDP4_SENDMSG,      BPF_CGROUP_UDP6_SENDMSG,	BPF_CGROUP_UDP4_RECVMSG,
+		BPF_CGROUP_UDP6_RECVMSG,
 	};
 	struct bpf_prog_info info;
 	__u32 ids[16], cnt, len, i, t;

@@ -172,6 +172,9 @@ uint32_t tpod_map_id(const char *map);
 long tpod_map_entries(const char *map);
 /* Our programs (sc_*) attached to the pod's cgroup, asked of the kernel (0 when none). */
 int tpod_attached_programs(void);
+/* The programs on the pod's cgroup: connect4/6, getpeername4/6, sendmsg4/6, recvmsg4/6,
+ * sockops, getsockopt. */
+#define T_CGROUP_PROGRAMS 10
 
 /* Value of KEY in a "k=v k=v" line, copied into BUF; NULL when absent. */
 const char *kv(const char *line, const char *key, char *buf, size_t len);

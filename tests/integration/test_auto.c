@@ -84,7 +84,7 @@ Test(auto_cgroup, interceptor_in_a_container_cgroup_intercepts_its_pod)
 	snprintf(want, sizeof(want), "cgroup: auto: the pod's cgroup is /sidecap-test/%s", P.id);
 	cr_assert_eq(file_count(log, want), 1, "%s", t_read_file(log, text, sizeof(text)));
 	cr_assert_eq(ready(cg, P.id, text, sizeof(text)), 0, "%s", text);
-	cr_assert_not_null(strstr(text, "ready: policy generation 1 live, 7 programs attached"),
+	cr_assert_not_null(strstr(text, "ready: policy generation 1 live, 11 programs attached"),
 			   "%s", text);
 	/* The app, another process of the pod, is intercepted. */
 	tpod_start_proxy();

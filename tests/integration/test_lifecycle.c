@@ -125,7 +125,7 @@ Test(lifecycle, kill9_of_daemon_keeps_connections_and_interception_then_run_adop
 	tpod_start_daemon();
 	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
 	cr_assert_eq(file_count(log, "adopted the pinned links"), 1);
-	cr_assert_eq(tpod_attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 3);
@@ -142,7 +142,7 @@ Test(lifecycle, cleanup_after_kill9_leaves_nothing_attached_or_pinned)
 	tpod_start_server(T_REMOTE, T_REMOTE_ADDR4, "8080", echo);
 	tpod_kill(P.daemon, SIGKILL);
 	P.daemon = 0;
-	cr_assert_eq(tpod_attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	cr_assert_eq(tpod_run(0, out, sizeof(out), 30000, cleanup), 0, "%s", out);
 	cr_assert_eq(tpod_attached_programs(), 0);
 	cr_assert_eq(access(P.pin_path, F_OK), -1, "%s still exists", P.pin_path);
@@ -157,7 +157,7 @@ Test(lifecycle, sigterm_detaches_and_removes_pins)
 	int st;
 
 	tpod_start_daemon();
-	cr_assert_eq(tpod_attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	st = tpod_kill(P.daemon, SIGTERM);
 	P.daemon = 0;
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
@@ -368,7 +368,7 @@ Test(lifecycle, pins_of_another_version_are_refused_and_left_alone)
 	close(fd);
 	cr_assert_eq(now.generation, st.generation, "the refused run wrote a policy");
 	cr_assert_eq(now.abi, SC_POD_ABI + 1);
-	cr_assert_eq(tpod_attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, "8080", NULL);
 	t_assert_intact(line, "64");
 	t_wait_proxy_lines("orig=" T_REMOTE_ADDR4 ":8080", 1);

@@ -100,7 +100,7 @@ static void sighup_at(const char *stage)
 	cr_assert(tpod_wait_file(ready, 10000), "not ready after SIGHUP at %s:\n%s", stage,
 		  daemon_log());
 	cr_assert_eq(kill(pid, 0), 0, "SIGHUP at %s ended the daemon", stage);
-	cr_assert_eq(tpod_attached_programs(), 6);
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	cr_assert_gt(tpod_generation(), 0);
 	st = tpod_kill(pid, SIGTERM);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);

@@ -114,6 +114,9 @@ Test(config, example_file_parses_to_expected_struct)
 	cr_assert_eq(cfg.proxy.admin_ports.v[1], 15021);
 	cr_assert_eq(cfg.proxy.admin_ports.v[2], 15090);
 	cr_assert_eq(cfg.metrics.enabled, false);
+	cr_assert_eq(cfg.dns.capture, false);
+	cr_assert_eq(cfg.dns.port, 15053);
+	cr_assert_eq(cfg.dns.servers.n, 0);
 	cr_assert_eq(cfg.n_services, 0);
 }
 
@@ -156,6 +159,9 @@ Test(config, example_file_left_out_keys_parse_once_uncommented)
 	cr_assert_str_eq(cfg.services[1].name, "ratings");
 	cr_assert_eq(cfg.services[1].family, AF_INET6);
 	cr_assert_eq(cfg.services[1].bypass, true);
+	cr_assert_eq(cfg.dns.servers.n, 2);
+	assert_cidr(&cfg.dns.servers.v[0], AF_INET, "10.96.0.10", 32);
+	assert_cidr(&cfg.dns.servers.v[1], AF_INET6, "fd00::10", 128);
 }
 
 Test(config, only_cgroup_gives_every_default)
@@ -368,7 +374,7 @@ Test(config, unknown_top_level_key_lists_allowed_keys)
 	assert_one_error("cgroup: /a\nfoo: 1\n", 2, 1, "foo",
 			 "unknown key (allowed: cgroup, nodeCgroupMount, pinPath, netns, mode, "
 			 "proxy, outbound, inbound, "
-			 "acceleration, accelerationMinExchanges, accelerationPorts, metrics, "
+			 "acceleration, accelerationMinExchanges, accelerationPorts, metrics, dns, "
 			 "services)");
 }
 
@@ -2024,4 +2030,97 @@ Test(config, service_acceleration_bad_word_names_the_item)
 			 "  - name: a\n    vip: 10.96.0.1\n    port: 80\n    acceleration: fast\n"
 			 "    endpoints: [{address: 10.0.0.1, port: 80}]\n",
 			 6, 19, "services[0].acceleration", "\"fast\" is not an acceleration mode");
+}
+
+Test(config, dns_defaults_are_off_15053_every_server)
+{
+	cr_assert_eq(parse("cgroup: /a\n"), 0);
+	cr_assert_eq(cfg.dns.capture, false);
+	cr_assert_eq(cfg.dns.port, 15053);
+	cr_assert_eq(cfg.dns.servers.n, 0);
+}
+
+Test(config, dns_keys_are_read)
+{
+	cr_assert_eq(parse("cgroup: /a\ndns:\n  capture: true\n  port: 5353\n"
+			   "  servers: [10.96.0.10, \"fd00::10\"]\n"),
+		     0, "%s", diags.n ? diags.v[0].msg : "");
+	cr_assert_eq(cfg.dns.capture, true);
+	cr_assert_eq(cfg.dns.port, 5353);
+	cr_assert_eq(cfg.dns.servers.n, 2);
+	assert_cidr(&cfg.dns.servers.v[0], AF_INET, "10.96.0.10", 32);
+	assert_cidr(&cfg.dns.servers.v[1], AF_INET6, "fd00::10", 128);
+}
+
+Test(config, dns_v4_mapped_server_is_stored_as_ipv4)
+{
+	cr_assert_eq(parse("cgroup: /a\ndns:\n  servers: [\"::ffff:10.96.0.10\"]\n"), 0);
+	cr_assert_eq(cfg.dns.servers.n, 1);
+	assert_cidr(&cfg.dns.servers.v[0], AF_INET, "10.96.0.10", 32);
+}
+
+Test(config, dns_v4_mapped_server_duplicates_its_ipv4)
+{
+	assert_one_error("cgroup: /a\ndns:\n  servers: [10.96.0.10, \"::ffff:10.96.0.10\"]\n", 3,
+			 25, "dns.servers[1]", "duplicate of [0] (line 3)");
+}
+
+Test(config, dns_bad_port_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  port: 70000\n", 3, 9, "dns.port",
+			 "70000 is not a port (use 1-65535)");
+}
+
+Test(config, dns_port_53_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  port: 53\n", 3, 9, "dns.port",
+			 "53 is the port queries are captured from");
+}
+
+Test(config, dns_port_equal_to_outbound_port_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  port: 15001\n", 3, 9, "dns.port",
+			 "15001 is also proxy.outboundPort");
+}
+
+Test(config, dns_bad_server_address_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  servers: [10.96.0.256]\n", 3, 13, "dns.servers[0]",
+			 "\"10.96.0.256\" is not an IPv4 address (write e.g. 10.96.0.10");
+}
+
+Test(config, dns_server_cidr_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  servers: [10.96.0.0/16]\n", 3, 13, "dns.servers[0]",
+			 "with no prefix length");
+}
+
+Test(config, dns_server_star_is_rejected)
+{
+	assert_one_error("cgroup: /a\ndns:\n  servers: [\"*\"]\n", 3, 13, "dns.servers[0]",
+			 "is not an IPv4 address");
+}
+
+Test(config, dns_too_many_servers_is_rejected)
+{
+	char text[1024];
+	int n, i;
+
+	n = snprintf(text, sizeof(text), "cgroup: /a\ndns:\n  servers: [");
+	for (i = 0; i <= SC_DNS_MAX_SERVERS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s10.0.0.%d", i ? ", " : "", i + 1);
+	snprintf(text + n, sizeof(text) - n, "]\n");
+	assert_one_error(text, 3, 12, "dns.servers", "17 entries; a policy holds at most 16");
+}
+
+Test(config, dns_unknown_key_lists_allowed_keys)
+{
+	assert_one_error("cgroup: /a\ndns:\n  enabled: true\n", 3, 3, "dns.enabled",
+			 "unknown key (allowed: capture, port, servers)");
+}
+
+Test(config, dns_capture_word_is_not_a_boolean)
+{
+	assert_one_error("cgroup: /a\ndns:\n  capture: yes\n", 3, 12, "dns.capture",
+			 "yes is a YAML 1.1 boolean (use true or false)");
 }

@@ -32,6 +32,7 @@ static size_t type_size(enum sc_type t)
 	case T_COUNT:
 		return sizeof(uint32_t);
 	case T_CIDRS:
+	case T_ADDRS:
 		return sizeof(struct sc_cidr_set);
 	case T_PORTS:
 		return sizeof(struct sc_port_set);

@@ -182,6 +182,11 @@ Test(inject, unhonoured_and_misspelt_annotations_are_named)
 	cr_assert_eq(inject_golden("pod-unknown-annotations", NULL, NULL, true), 1);
 }
 
+Test(inject, proxy_metadata_dns_capture_turns_dns_capture_on)
+{
+	cr_assert_eq(inject_golden("pod-dns-capture", NULL, NULL, true), 1);
+}
+
 Test(inject, multi_document_injects_workloads_and_passes_others_through)
 {
 	/* StatefulSet and CronJob; the DaemonSet says sidecar.istio.io/inject: "false". */
@@ -322,6 +327,16 @@ Test(istio, range_list_with_port_list_keeps_ranges_and_warns)
 Test(istio, flags_that_cannot_be_honoured_are_named)
 {
 	istio_golden("unhonoured", true);
+}
+
+Test(istio, redirect_dns_captures_dns)
+{
+	istio_golden("redirect-dns", true);
+}
+
+Test(istio, capture_all_dns_alone_is_warned)
+{
+	istio_golden("capture-all-dns-alone", true);
 }
 
 Test(istio, long_flags_and_equals_forms_are_read)

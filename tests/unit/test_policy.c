@@ -74,7 +74,9 @@ Test(policy, defaults_compile_to_all_ports_both_families_and_no_gid)
 	cr_assert_eq(out.policy.outbound_port, 15001);
 	cr_assert_eq(out.policy.inbound_port, 15006);
 	cr_assert_eq(out.policy.flags, SC_F_VALID | SC_F_ACCEL | SC_F_OUT_ALL_PORTS |
-					       SC_F_IN_ALL_PORTS | SC_F_FAIL_OPEN | CIDR_DEFAULT_FLAGS);
+					       SC_F_IN_ALL_PORTS | SC_F_FAIL_OPEN | CIDR_DEFAULT_FLAGS |
+					       SC_F_DNS_ALL_SERVERS);
+	cr_assert_eq(out.policy.dns_port, 15053);
 	cr_assert_eq(out.policy.msg_unanswered_limit, SC_DEFAULT_UNANSWERED_LIMIT);
 	cr_assert_eq(out.policy.generation, 7);
 	cr_assert_eq(out.n_ports, 0);
@@ -99,7 +101,7 @@ Test(policy, accel_and_fail_open_off_leave_only_valid_and_port_flags)
 	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
 	cr_assert_eq(out.policy.flags,
 		     SC_F_VALID | SC_F_ACCEL_NEVER | SC_F_OUT_ALL_PORTS | SC_F_IN_ALL_PORTS |
-			     CIDR_DEFAULT_FLAGS);
+			     CIDR_DEFAULT_FLAGS | SC_F_DNS_ALL_SERVERS);
 }
 
 Test(policy, port_lists_become_keys_of_their_kind_and_slot)
@@ -269,4 +271,25 @@ Test(policy, never_with_an_always_port_keeps_acceleration_on_for_that_port)
 	cr_assert_eq(out.n_ports, 2);
 	cr_assert_eq(out.ports[0], sc_port_key(1, SC_PORT_ACCEL_ALWAYS, 9090));
 	cr_assert_eq(out.ports[1], sc_port_key(1, SC_PORT_ACCEL_NEVER, 22));
+}
+
+Test(policy, dns_capture_sets_its_flag_and_port)
+{
+	parse("cgroup: /a\ndns: {capture: true, port: 5353}\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 0, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & (SC_F_DNS_CAPTURE | SC_F_DNS_ALL_SERVERS),
+		     SC_F_DNS_CAPTURE | SC_F_DNS_ALL_SERVERS);
+	cr_assert_eq(out.policy.dns_port, 5353);
+}
+
+Test(policy, dns_servers_become_host_routes_of_their_kind)
+{
+	parse("cgroup: /a\noutbound: {includeIPRanges: []}\n"
+	      "dns: {capture: true, servers: [10.96.0.10, \"fd00::10\", \"::ffff:10.0.0.3\"]}\n");
+	cr_assert_eq(sc_policy_compile(&cfg, 1, 1, &out), 0);
+	cr_assert_eq(out.policy.flags & SC_F_DNS_ALL_SERVERS, 0);
+	cr_assert_eq(out.n_cidrs, 3);
+	assert_cidr_key(0, cidr_key(1, SC_CIDR_DNS_SERVER4, AF_INET, "10.96.0.10", 32));
+	assert_cidr_key(1, cidr_key(1, SC_CIDR_DNS_SERVER6, AF_INET6, "fd00::10", 128));
+	assert_cidr_key(2, cidr_key(1, SC_CIDR_DNS_SERVER4, AF_INET, "10.0.0.3", 32));
 }
