@@ -227,7 +227,16 @@ static void sc_syntax_error(struct sc_parser *p, const yaml_parser_t *parser)
 				     parser->problem, parser->problem_offset);
 		return;
 	}
-	if (parser->context)
+	/* libyaml's words for a key it gave up on: YAML caps a key without quotes or `?` at
+	 * 1024 characters, so a huge key (or a line without its `:`) ends up here. */
+	if (parser->context && strstr(parser->context, "simple key"))
+		sc_diag(p, parser->context_mark, "",
+			"YAML syntax error: %s (%s at line %zu, column %zu): a key is longer than "
+			"1024 characters or has no ':' after it (keys are the names of docs/config.md; "
+			"shorten it, or add the ':')",
+			parser->problem, parser->context, parser->context_mark.line + 1,
+			parser->context_mark.column + 1);
+	else if (parser->context)
 		sc_diag(p, parser->problem_mark, "",
 			"YAML syntax error: %s (%s at line %zu, column %zu)", parser->problem,
 			parser->context, parser->context_mark.line + 1,
