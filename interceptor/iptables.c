@@ -288,7 +288,7 @@ static void sc_ipt_dns_raw(FILE *f, const struct sc_config *cfg, const struct sc
 	if (dns && (!have || !have->raw_prerouting_jumps))
 		fprintf(f, "%s\n", SC_IPT_JUMP_RAW_PREROUTING);
 	for (i = 0; !dns && have && i < have->raw_prerouting_jumps; i++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_PREROUTING + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_RAW_PREROUTING[2]);
 	if (dns) {
 		snprintf(zone, sizeof(zone), "-j CT --zone %d", SC_IPT_ZONE_APP);
 		sc_ipt_per_server(f, cfg, fam, "ISTIO_OUTPUT_DNS", "-p udp --dport 53", false,
@@ -307,9 +307,9 @@ static void sc_ipt_raw_removal(FILE *f, const struct sc_ipt_state *have)
 
 	fprintf(f, "*raw\n");
 	for (n = 0; n < have->raw_output_jumps; n++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_OUTPUT + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_RAW_OUTPUT[2]);
 	for (n = 0; n < have->raw_prerouting_jumps; n++)
-		fprintf(f, "-D%s\n", SC_IPT_JUMP_RAW_PREROUTING + 2);
+		fprintf(f, "-D%s\n", &SC_IPT_JUMP_RAW_PREROUTING[2]);
 	for (i = 0; i < SC_IPT__RAW_CHAINS; i++)
 		if (have->raw_chain[i])
 			fprintf(f, "-F %s\n", sc_ipt_raw_chain_names[i]);
