@@ -372,6 +372,7 @@ static int sc_daemon_finish(struct sc_daemon *d)
 {
 	int err;
 
+	sc_test_pause("detach");
 	sc_config_cache_free(d->parse_cache);
 	err = d->backend->ops->close(d->backend, d->keep);
 	uv_loop_close(&d->loop);

@@ -25,9 +25,10 @@ void sc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /*
  * Test-only: when the environment has SIDECAP_TEST_PAUSE=STAGE, stop the process (SIGSTOP) as it
- * reaches STAGE ("load", "apply", "attach" of interceptor run), so that a test can deliver a
- * signal exactly there and then SIGCONT it (tests/integration/test_signals.c). Nothing else
- * reads the variable; unset, this costs one getenv().
+ * reaches STAGE ("load", "apply", "attach" of interceptor run, "detach" as it takes the pod
+ * down), so that a test can deliver a signal exactly there and then SIGCONT it
+ * (tests/integration/test_signals.c). Nothing else reads the variable; unset, this costs one
+ * getenv().
  */
 void sc_test_pause(const char *stage);
 

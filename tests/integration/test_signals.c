@@ -6,6 +6,7 @@
  * SIDECAP_TEST_PAUSE=STAGE stops it there (SIGSTOP); the test sends the signal, then SIGCONT.
  * A stop signal must end in a clean state (nothing attached, nothing pinned, exit 0); SIGHUP
  * must leave a running daemon with the policy live, which a later SIGTERM takes down clean.
+ * And during the take-down (detach, after a first SIGTERM): any of the three ends it clean.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,14 +31,13 @@ static const char *daemon_log(void)
 	return t_read_file(path, text, sizeof(text));
 }
 
-/* Start the daemon, stopped at STAGE; returns its PID. */
-static pid_t start_paused(const char *stage, char *ready, size_t len)
+/* Start the daemon with SIDECAP_TEST_PAUSE=STAGE; returns its PID. */
+static pid_t start_pausing_at(const char *stage, char *ready, size_t len)
 {
 	char log[PATH_MAX];
 	char *argv[] = {T_BUILD "/interceptor", "run", "--config", P.config,
 			"--ready-file",		ready, NULL};
 	pid_t pid;
-	int st = 0, i;
 
 	tpod_write_config("");
 	snprintf(ready, len, "%s/daemon.ready", P.dir);
@@ -45,6 +45,14 @@ static pid_t start_paused(const char *stage, char *ready, size_t len)
 	cr_assert_eq(setenv("SIDECAP_TEST_PAUSE", stage, 1), 0);
 	pid = tpod_spawn_at(NULL, NULL, 0, log, argv);
 	unsetenv("SIDECAP_TEST_PAUSE");
+	return pid;
+}
+
+/* Wait until PID stopped itself at STAGE (at most 10 s). */
+static void wait_stopped(pid_t pid, const char *stage)
+{
+	int st = 0, i;
+
 	for (i = 0; i < 1000; i++) {
 		if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
 			break;
@@ -52,6 +60,14 @@ static pid_t start_paused(const char *stage, char *ready, size_t len)
 	}
 	cr_assert(i < 1000 && WIFSTOPPED(st), "the daemon did not stop at %s (status %d):\n%s",
 		  stage, st, daemon_log());
+}
+
+/* Start the daemon, stopped at STAGE; returns its PID. */
+static pid_t start_paused(const char *stage, char *ready, size_t len)
+{
+	pid_t pid = start_pausing_at(stage, ready, len);
+
+	wait_stopped(pid, stage);
 	return pid;
 }
 
@@ -142,4 +158,39 @@ Test(signals, sighup_at_apply_keeps_running)
 Test(signals, sighup_at_attach_keeps_running)
 {
 	sighup_at("attach");
+}
+
+/*
+ * During the take-down: SIGTERM starts it, the daemon stops itself before detaching, and a
+ * second signal arrives. Held back, it has nothing left to do: the pod is taken down whole.
+ */
+static void signal_at_detach(int sig)
+{
+	char ready[PATH_MAX];
+	pid_t pid = start_pausing_at("detach", ready, sizeof(ready));
+	int st;
+
+	cr_assert(tpod_wait_file(ready, 10000), "not ready:\n%s", daemon_log());
+	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	wait_stopped(pid, "detach");
+	cr_assert_eq(kill(pid, sig), 0);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	st = wait_exit(pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s at detach: status %d:\n%s",
+		  strsignal(sig), st, daemon_log());
+	assert_clean("detach");
+}
+
+Test(signals, sigterm_at_detach_ends_clean)
+{
+	signal_at_detach(SIGTERM);
+}
+Test(signals, sigint_at_detach_ends_clean)
+{
+	signal_at_detach(SIGINT);
+}
+Test(signals, sighup_at_detach_ends_clean)
+{
+	signal_at_detach(SIGHUP);
 }
