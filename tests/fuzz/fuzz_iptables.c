@@ -3,7 +3,7 @@
  * mode: iptables. A policy that parses is rendered into iptables-restore input for both
  * families, from scratch and as an update over what the input also reads as `iptables-save`
  * output; the removal of that state is rendered too. Every rendering must succeed and be text
- * iptables-restore can take: one table, one COMMIT, no NUL.
+ * iptables-restore can take: tables (nat, and raw for DNS capture) each with its one COMMIT.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,15 +13,27 @@
 #include "fuzz.h"
 #include "iptables.h"
 
+/*
+ * TEXT is one or more tables, each "*nat" or "*raw" (DNS capture's conntrack zones), each
+ * closed by exactly one COMMIT before the next begins.
+ */
 static void check_rules(const char *text, int err, const char *what)
 {
+	const char *p = text, *commit, *next;
+
 	FUZZ_CHECK(err == 0, "%s returned %d", what, err);
 	if (!text || !*text)
 		return;
-	FUZZ_CHECK(!strncmp(text, "*nat\n", 5), "%s does not start with *nat", what);
-	FUZZ_CHECK(strstr(text, "\nCOMMIT\n") &&
-			   !strstr(strstr(text, "\nCOMMIT\n") + 1, "\nCOMMIT"),
-		   "%s has not exactly one COMMIT", what);
+	while (*p) {
+		FUZZ_CHECK(!strncmp(p, "*nat\n", 5) || !strncmp(p, "*raw\n", 5),
+			   "%s: a table other than nat or raw at byte %zu", what, (size_t)(p - text));
+		commit = strstr(p, "\nCOMMIT\n");
+		FUZZ_CHECK(commit, "%s: a table without its COMMIT", what);
+		next = strstr(p + 1, "\n*");
+		FUZZ_CHECK(!next || next > commit, "%s: a table begins before the last one's COMMIT",
+			   what);
+		p = commit + strlen("\nCOMMIT\n");
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
