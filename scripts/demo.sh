@@ -38,7 +38,9 @@ trap cleanup EXIT INT TERM
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Run a command as a process of the pod: in its cgroup first, then in its network namespace.
 in_pod() { sh -c 'echo $$ > "$0/cgroup.procs" && exec nsenter --net=/run/netns/'$POD' "$@"' "$CG" "$@"; }
-in_remote() { nsenter --net=/run/netns/$REM "$@"; }
+# exec: started in the background, the PID in $! is the command's own, which cleanup ends (the
+# remote host's processes are in no cgroup of ours).
+in_remote() { exec nsenter --net=/run/netns/$REM "$@"; }
 
 say "pod: netns $POD (10.98.0.1) + cgroup $CG; remote host: netns $REM (10.98.0.2)"
 ip netns add $POD
@@ -67,9 +69,9 @@ cat "$CONF"
 $B/interceptor validate "$CONF"
 
 say "remote service: tcptool echo server on 10.98.0.2:8080 and :9090"
-in_remote $B/tcptool server 10.98.0.2 8080 --mode echo --ready-file "$WORK/s1" >/dev/null 2>&1 &
+(in_remote $B/tcptool server 10.98.0.2 8080 --mode echo --ready-file "$WORK/s1" >/dev/null 2>&1) &
 pids+=($!)
-in_remote $B/tcptool server 10.98.0.2 9090 --mode echo --ready-file "$WORK/s2" >/dev/null 2>&1 &
+(in_remote $B/tcptool server 10.98.0.2 9090 --mode echo --ready-file "$WORK/s2" >/dev/null 2>&1) &
 pids+=($!)
 
 say "interceptor run"
