@@ -32,6 +32,14 @@ run() { # NAME SERVER_OPTS CLIENT_OPTS: a server on a free port, a 3 s client (N
 	$B client 127.0.0.1 $port --seconds 3 --short 3000 --bulk-bytes 4000000 \
 		--stats "$WORK/cli" $3 >"$WORK/cli.log" 2>&1
 	rc=$?
+	# The server may still be reading the last upload: its stats, written as it goes, must be
+	# newer than the client's end and show no connection open before it is stopped (at most
+	# 5 s; sanitizer builds are slow to drain).
+	touch "$WORK/client-done"
+	for _ in $(seq 100); do
+		[ "$WORK/srv" -nt "$WORK/client-done" ] && [ "$(stat "$WORK/srv" open)" = 0 ] && break
+		sleep 0.05
+	done
 	kill "$server"
 	wait "$server" 2>/dev/null
 	server=
