@@ -34,24 +34,6 @@ TestSuite(dns, .init = tpod_setup, .fini = tpod_teardown, .timeout = 120);
 #define REAL_A6	   "2001:db8::100"
 #define QNAME	   "db.mesh.test"
 
-static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	*len = sizeof(*s4);
-	return inet_pton(AF_INET, addr, &s4->sin_addr) == 1 ? 0 : -1;
-}
-
 static void sockaddr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
@@ -99,7 +81,7 @@ static void start_responder(const char *ns, int flags, const char *const addrs[]
 		for (type = 0; type < 2; type++) {
 			int t = type ? SOCK_STREAM : SOCK_DGRAM, fd;
 
-			if (sockaddr_of(addrs[i], port, &ss, &len))
+			if (dns_sockaddr(addrs[i], port, &ss, &len))
 				_exit(2);
 			fd = socket(ss.ss_family, t, 0);
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -201,7 +183,7 @@ static void do_query(enum qkind kind, int family, const char *server, int port, 
 	int fd;
 
 	qlen = dns_query(q + 2, id, QNAME, DNS_QTYPE_A);
-	if (sockaddr_of(server, port, &to, &tolen)) {
+	if (dns_sockaddr(server, port, &to, &tolen)) {
 		r->err = EINVAL;
 		return;
 	}

@@ -34,24 +34,6 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int addr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(addr, ':')) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1 ? 0 : -1;
-	}
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	*len = sizeof(*s4);
-	return inet_pton(AF_INET, addr, &s4->sin_addr) == 1 ? 0 : -1;
-}
-
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
@@ -162,7 +144,7 @@ int main(int argc, char **argv)
 	socklen_t len;
 	int i;
 
-	if (argc < 4 || addr_of(argv[2], atoi(argv[3]), &ss, &len)) {
+	if (argc < 4 || dns_sockaddr(argv[2], atoi(argv[3]), &ss, &len)) {
 		fprintf(stderr,
 			"usage: dnsload server|client ADDR PORT [options] (see the source)\n");
 		return 2;

@@ -103,4 +103,24 @@ static inline int dns_parse(const uint8_t *r, size_t len, uint16_t id, char *add
 	return 0;
 }
 
+/* ADDR (IPv4 or IPv6 text) and PORT as a socket address; 0, or -1 when ADDR does not parse. */
+static inline int dns_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
+			       socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':')) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	*len = sizeof(*s4);
+	return inet_pton(AF_INET, addr, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
 #endif /* SC_TOOLS_DNSWIRE_H */
