@@ -16,6 +16,9 @@ check() { # NAME COND
 		passed=$((passed + 1))
 	else
 		echo "soakload selftest: FAIL: $1 ($2)" >&2
+		echo "  server: $(cat "$WORK/srv" 2>/dev/null)" >&2
+		echo "  client: $(cat "$WORK/cli" 2>/dev/null)" >&2
+		grep -v 'corrupted bytes' "$WORK/srv.log" "$WORK/cli.log" | head -5 | sed 's/^/  /' >&2
 		failed=$((failed + 1))
 	fi
 }
@@ -24,11 +27,17 @@ stat() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 run() { # NAME SERVER_OPTS CLIENT_OPTS: a server on a free port, a 3 s client (NAME: for the reader)
 	local port
 	rm -f "$WORK"/*
-	port=$((20000 + RANDOM % 20000))
-	$B server 127.0.0.1 $port --stats "$WORK/srv" --ready-file "$WORK/ready" --max-seconds 30 \
+	# Port 0: the server binds a port the kernel knows is free and says which in its ready
+	# file (a random one can be held by the last run's TIME_WAIT sockets: bind() fails).
+	$B server 127.0.0.1 0 --stats "$WORK/srv" --ready-file "$WORK/ready" --max-seconds 30 \
 		$2 >"$WORK/srv.log" 2>&1 &
 	server=$!
 	for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+	port=$(awk '{ print $2 }' "$WORK/ready" 2>/dev/null)
+	if [ -z "$port" ]; then
+		echo "soakload selftest: $1: the server did not start: $(cat "$WORK/srv.log")" >&2
+		port=9 # the client fails and every check of this run says so
+	fi
 	$B client 127.0.0.1 $port --seconds 3 --short 3000 --bulk-bytes 4000000 \
 		--stats "$WORK/cli" $3 >"$WORK/cli.log" 2>&1
 	rc=$?

@@ -25,6 +25,9 @@
  * --corrupt-every N (either side, for the self-check in tests/soak/selftest.sh) flips one byte
  * of the payload sent on every Nth connection, so that the checks can be seen to count.
  *
+ * The server writes "PID PORT" to the --ready-file once it listens; PORT 0 lets the kernel pick
+ * a free port (a port chosen at random may be held by a client's TIME_WAIT, and bind() fails).
+ *
  * With --stats, both sides rewrite FILE (through a rename) with one line of cumulative counters
  * as key=value pairs, t= first: the server once a second, the client every SL_STATS_S. The
  * client exits 0 when nothing failed and nothing was corrupted, 1 otherwise, 2 on bad usage. Every
@@ -893,10 +896,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (opt.ready) {
-			FILE *f = fopen(opt.ready, "w");
+			struct sockaddr_in me;
+			socklen_t len = sizeof(me);
+			FILE *f;
 
+			if (getsockname(lfd, (struct sockaddr *)&me, &len)) {
+				perror("soakload: getsockname");
+				return 1;
+			}
+			f = fopen(opt.ready, "w");
 			if (f) {
-				fprintf(f, "%d\n", getpid());
+				fprintf(f, "%d %u\n", getpid(), ntohs(me.sin_port));
 				fclose(f);
 			}
 		}
