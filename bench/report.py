@@ -477,7 +477,10 @@ PLOTS = [
 
 
 def histogram(path_dat, path_png, title, ylabel, clusters, modes, logscale=False):
-    """clusters: [(label, {mode: stats-or-None})]; draws one bar per mode with min/max bars."""
+    """clusters: [(label, {mode: stats-or-None})]; draws one bar per mode with min/max bars,
+    or nothing when the run measured none of it (a BENCH_ONLY subset)."""
+    if not any(v is not None for _, by_mode in clusters for v in by_mode.values()):
+        return ""
     with open(path_dat, "w") as f:
         for label, by_mode in clusters:
             row = [f'"{label}"']
