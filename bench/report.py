@@ -212,7 +212,7 @@ def ratio(a, b):
     return a / b
 
 
-def markdown(summary, meta, raw, counters):
+def markdown(summary, meta, raw, counters, drawn=None):
     L = []
     L.append("# sidecap benchmark results\n")
     L.append(
@@ -360,7 +360,10 @@ def markdown(summary, meta, raw, counters):
     L.append("")
     L.append("## Plots\n")
     for name, title in PLOTS:
-        L.append(f"- `plots/{name}.png`: {title}")
+        if drawn is None or name in drawn:
+            L.append(f"- `plots/{name}.png`: {title}")
+    if drawn is not None and not drawn:
+        L.append("None: this run measured nothing they show (a `BENCH_ONLY` subset).")
     L.append("")
     return "\n".join(L)
 
@@ -625,10 +628,12 @@ def main():
             indent=1,
         )
     counters = load_counters(out)
-    md = markdown(summary, meta, raw, counters)
+    ok = plots(out, summary)
+    pdir = os.path.join(out, "plots")
+    drawn = {f[:-4] for f in os.listdir(pdir) if f.endswith(".png")} if os.path.isdir(pdir) else set()
+    md = markdown(summary, meta, raw, counters, drawn)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(md)
-    ok = plots(out, summary)
     print(md)
     return 0 if ok else 1
 
