@@ -398,18 +398,29 @@ static bool sc_stars_alone(struct sc_parser *p, const struct sc_key *key, const 
 	return st->n && st->n == n;
 }
 
-void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+/* Parses ITEM (a scalar at PATH) into *C, or says why at the item and returns false. */
+typedef bool (*sc_cidr_item_fn)(struct sc_parser *p, const yaml_node_t *item, const char *path,
+				struct sc_cidr *c);
+
+/*
+ * A list of addresses into KEY's sc_cidr_set, at most MAX items described as WHAT, each parsed
+ * by PARSE; an item equal to an earlier one is reported at both. With STARS, "*" alone stands
+ * for every address of both families (0.0.0.0/0 and ::/0).
+ */
+static void sc_parse_cidr_list(struct sc_parser *p, const struct sc_key *key,
+			       const yaml_node_t *node, size_t max, const char *what, bool stars,
+			       sc_cidr_item_fn parse)
 {
 	struct sc_cidr_set *field = (struct sc_cidr_set *)((char *)p->cfg + key->off);
 	struct sc_cidr_set set = {0};
-	struct sc_stars stars = {0};
-	char path[128], msg[192];
-	size_t i, j, n;
+	struct sc_stars st = {0};
+	size_t i, j, n, *index;
 	yaml_mark_t *marks;
 	yaml_node_t *item;
-	size_t *index;
+	struct sc_cidr *c;
+	char path[128];
 
-	if (!sc_list(p, key, node, SC_SLOT_CIDRS))
+	if (!sc_list(p, key, node, max))
 		return;
 	n = node->data.sequence.items.top - node->data.sequence.items.start;
 	/* Room for every item, or for the two entries "*" stands for. */
@@ -422,18 +433,14 @@ void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_no
 	}
 	for (i = 0; i < n; i++) {
 		item = sc_item(p, node, i);
+		c = &set.v[set.n];
 		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
-		if (!sc_scalar(p, key, path, item, "an address or CIDR string") ||
-		    sc_star(p, &stars, item, i, path))
+		if (!sc_scalar(p, key, path, item, what) ||
+		    (stars && sc_star(p, &st, item, i, path)) || !parse(p, item, path, c))
 			continue;
-		if (sc_parse_cidr(sc_value(item), &set.v[set.n], msg, sizeof(msg))) {
-			sc_diag(p, item->start_mark, path, "%s", msg);
-			continue;
-		}
 		for (j = 0; j < set.n; j++)
-			if (set.v[j].family == set.v[set.n].family &&
-			    set.v[j].prefixlen == set.v[set.n].prefixlen &&
-			    !memcmp(set.v[j].addr, set.v[set.n].addr, sizeof(set.v[j].addr)))
+			if (set.v[j].family == c->family && set.v[j].prefixlen == c->prefixlen &&
+			    !memcmp(set.v[j].addr, c->addr, sizeof(c->addr)))
 				break;
 		if (j < set.n) {
 			sc_dup_item(p, item, path, index[j], marks[j]);
@@ -443,8 +450,7 @@ void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_no
 		index[set.n] = i;
 		set.n++;
 	}
-	if (sc_stars_alone(p, key, &stars, n)) {
-		/* "*" is every address of both families: 0.0.0.0/0 and ::/0. */
+	if (stars && sc_stars_alone(p, key, &st, n)) {
 		memset(set.v, 0, 2 * sizeof(*set.v));
 		set.v[0].family = AF_INET;
 		set.v[1].family = AF_INET6;
@@ -457,6 +463,23 @@ out_free:
 	free(index);
 	free(marks);
 	free(set.v);
+}
+
+static bool sc_cidr_item(struct sc_parser *p, const yaml_node_t *item, const char *path,
+			 struct sc_cidr *c)
+{
+	char msg[192];
+
+	if (!sc_parse_cidr(sc_value(item), c, msg, sizeof(msg)))
+		return true;
+	sc_diag(p, item->start_mark, path, "%s", msg);
+	return false;
+}
+
+void sc_parse_cidrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	sc_parse_cidr_list(p, key, node, SC_SLOT_CIDRS, "an address or CIDR string", true,
+			   sc_cidr_item);
 }
 
 static int sc_cmp_u16(const void *a, const void *b)
@@ -792,66 +815,30 @@ int sc_parse_addr(const char *s, int *family, uint8_t *addr, char *msg, size_t s
  * address names the same server as its IPv4 address (the BPF side sees a query to one as IPv4),
  * so it is stored as IPv4; then it may duplicate an IPv4 item.
  */
-void sc_parse_addrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+static bool sc_addr_item(struct sc_parser *p, const yaml_node_t *item, const char *path,
+			 struct sc_cidr *c)
 {
 	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-	struct sc_cidr_set *field = (struct sc_cidr_set *)((char *)p->cfg + key->off);
-	struct sc_cidr_set set = {0};
-	struct sc_cidr *c;
-	char path[128], msg[192];
-	yaml_mark_t *marks;
-	size_t i, j, n, *index;
-	yaml_node_t *item;
 
-	if (!sc_list(p, key, node, SC_DNS_MAX_SERVERS))
-		return;
-	n = node->data.sequence.items.top - node->data.sequence.items.start;
-	set.v = calloc(n + 1, sizeof(*set.v));
-	marks = calloc(n + 1, sizeof(*marks));
-	index = calloc(n + 1, sizeof(*index));
-	if (!set.v || !marks || !index) {
-		p->err = -ENOMEM;
-		goto out_free;
+	c->family = strchr(sc_value(item), ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(c->family, sc_value(item), c->addr) != 1) {
+		sc_diag(p, item->start_mark, path,
+			"\"%.64s\" is not an %s address (write e.g. %s, with no prefix length)",
+			sc_value(item), c->family == AF_INET ? "IPv4" : "IPv6",
+			c->family == AF_INET ? "10.96.0.10" : "fd00::10");
+		return false;
 	}
-	for (i = 0; i < n; i++) {
-		item = sc_item(p, node, i);
-		c = &set.v[set.n];
-		snprintf(path, sizeof(path), "%s[%zu]", key->path, i);
-		if (!sc_scalar(p, key, path, item, "an address string"))
-			continue;
-		c->family = strchr(sc_value(item), ':') ? AF_INET6 : AF_INET;
-		if (inet_pton(c->family, sc_value(item), c->addr) != 1) {
-			snprintf(msg, sizeof(msg),
-				 "\"%.64s\" is not an %s address (write e.g. %s, with no prefix "
-				 "length)",
-				 sc_value(item), c->family == AF_INET ? "IPv4" : "IPv6",
-				 c->family == AF_INET ? "10.96.0.10" : "fd00::10");
-			sc_diag(p, item->start_mark, path, "%s", msg);
-			continue;
-		}
-		if (c->family == AF_INET6 && !memcmp(c->addr, mapped, sizeof(mapped))) {
-			memmove(c->addr, c->addr + 12, 4);
-			memset(c->addr + 4, 0, 12);
-			c->family = AF_INET;
-		}
-		c->prefixlen = c->family == AF_INET ? 32 : 128;
-		for (j = 0; j < set.n; j++)
-			if (set.v[j].family == c->family &&
-			    !memcmp(set.v[j].addr, c->addr, sizeof(c->addr)))
-				break;
-		if (j < set.n) {
-			sc_dup_item(p, item, path, index[j], marks[j]);
-			continue;
-		}
-		marks[set.n] = item->start_mark;
-		index[set.n] = i;
-		set.n++;
+	if (c->family == AF_INET6 && !memcmp(c->addr, mapped, sizeof(mapped))) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
 	}
-	free(field->v);
-	*field = set;
-	set.v = NULL;
-out_free:
-	free(index);
-	free(marks);
-	free(set.v);
+	c->prefixlen = c->family == AF_INET ? 32 : 128;
+	return true;
+}
+
+void sc_parse_addrs(struct sc_parser *p, const struct sc_key *key, const yaml_node_t *node)
+{
+	sc_parse_cidr_list(p, key, node, SC_DNS_MAX_SERVERS, "an address string", false,
+			   sc_addr_item);
 }
