@@ -212,7 +212,7 @@ def ratio(a, b):
     return a / b
 
 
-def markdown(summary, meta, raw, counters, drawn=None):
+def markdown(summary, meta, raw, counters, drawn):
     L = []
     L.append("# sidecap benchmark results\n")
     L.append(
@@ -360,9 +360,9 @@ def markdown(summary, meta, raw, counters, drawn=None):
     L.append("")
     L.append("## Plots\n")
     for name, title in PLOTS:
-        if drawn is None or name in drawn:
+        if name in drawn:
             L.append(f"- `plots/{name}.png`: {title}")
-    if drawn is not None and not drawn:
+    if not drawn:
         L.append("None: this run measured nothing they show (a `BENCH_ONLY` subset).")
     L.append("")
     return "\n".join(L)

@@ -35,8 +35,12 @@ run() { # NAME SERVER_OPTS CLIENT_OPTS: a server on a free port, a 3 s client (N
 	for _ in $(seq 100); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 	port=$(awk '{ print $2 }' "$WORK/ready" 2>/dev/null)
 	if [ -z "$port" ]; then
+		# No stats are written: every check of this run fails and says why.
 		echo "soakload selftest: $1: the server did not start: $(cat "$WORK/srv.log")" >&2
-		port=9 # the client fails and every check of this run says so
+		kill "$server" 2>/dev/null
+		wait "$server" 2>/dev/null
+		server= rc=1
+		return
 	fi
 	$B client 127.0.0.1 $port --seconds 3 --short 3000 --bulk-bytes 4000000 \
 		--stats "$WORK/cli" $3 >"$WORK/cli.log" 2>&1
