@@ -173,6 +173,13 @@ _Static_assert(sizeof(struct sc_origdst) == 56, "sc_origdst layout");
 #define SC_ORIG_F_ACCEL_MASK (SC_ORIG_F_ACCEL_ALWAYS | SC_ORIG_F_ACCEL_NEVER | SC_ORIG_F_ACCEL_ADAPTIVE)
 /* The app's DNS socket: its queries go to the proxy's DNS listener (bpf/dns.bpf.c). */
 #define SC_ORIG_F_DNS 64
+/* The acceleration verdict of a redirected connection, decided when the app's socket sends its
+ * SYN and carried to the proxy's side by the handover (bpf/sockops.bpf.c): DECIDED, and YES
+ * (into the sockhash) or MEASURE (plain TCP, measured at close); DECIDED alone is plain TCP. */
+#define SC_ORIG_F_DECIDED	128
+#define SC_ORIG_F_VERDICT_YES	256
+#define SC_ORIG_F_VERDICT_MEASURE 512
+#define SC_ORIG_F_VERDICT_MASK (SC_ORIG_F_DECIDED | SC_ORIG_F_VERDICT_YES | SC_ORIG_F_VERDICT_MEASURE)
 
 /*
  * Services (connect-time load balancing). A connect to vip:port of a service in the live slot

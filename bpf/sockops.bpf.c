@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * TCP life-cycle events of the pod's sockets:
- *  - the app's redirected socket sends its SYN: publish its original destination under its
- *    tuple (sc_handover), so that the proxy's side of the connection can find it;
+ *  - the app's redirected socket sends its SYN: decide its acceleration, and publish its
+ *    original destination with the verdict under its tuple (sc_handover), so that the proxy's
+ *    side of the connection can find both;
  *  - the proxy's side is established: move the original destination into that socket's storage,
  *    where cgroup/getsockopt answers SO_ORIGINAL_DST from;
  *  - a socket whose two ends are both in this network namespace is established: put it in the
@@ -47,28 +48,6 @@ static __always_inline void sc_unwatch_rtt(struct bpf_sock_ops *skops)
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
-static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops, enum sc_level level)
-{
-	struct sc_tuple t = {};
-	struct sc_origdst *o;
-	struct bpf_sock *sk = skops->sk;
-
-	if (!sk)
-		return;
-	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
-	/* A connect balanced straight to an endpoint has no proxy to hand over to. */
-	if (!o || (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) != SC_ORIG_F_CLIENT)
-		return;
-	sc_sockops_tuple(skops, &t, level);
-	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
-		/* The proxy will not learn the original destination and closes the connection. An
-		 * LRU update fails only on memory allocation: an alarm. */
-		sc_count(SC_C_errors__handover_full);
-		return;
-	}
-	sc_count(SC_C_sockops_handover_stored);
-}
-
 /* The accepted socket of a redirected connection takes the original destination from the app's
  * side: the app's tuple is this socket's, seen from the other end. The entry is deleted once
  * taken; nothing else reads it. */
@@ -90,7 +69,8 @@ static __always_inline void sc_claim_handover(struct bpf_sock_ops *skops, const 
 		return;
 	}
 	*stored = *o;
-	stored->flags = SC_ORIG_F_ACCEPTED | (o->flags & SC_ORIG_F_ACCEL_MASK);
+	stored->flags = SC_ORIG_F_ACCEPTED |
+			(o->flags & (SC_ORIG_F_ACCEL_MASK | SC_ORIG_F_VERDICT_MASK));
 	bpf_map_delete_elem(&sc_handover, &app);
 	sc_count(SC_C_sockops_handover_claimed);
 }
@@ -201,6 +181,64 @@ static __always_inline enum sc_accel_verdict sc_accel_decide(const struct sc_pol
 	return SC_ACCEL_MEASURE;
 }
 
+/* The verdict of the app's socket O to the local end T, in O's flags (SC_ORIG_F_DECIDED...). No
+ * verdict where the policy accelerates nothing: the established callbacks stop at that too. */
+static __always_inline void sc_decide_at_connect(struct sc_origdst *o, const struct sc_tuple *t)
+{
+	const struct sc_policy *p;
+	struct sc_dest_key dk = {};
+	enum sc_accel_verdict v;
+	__u32 slot;
+
+	p = sc_live_policy(&slot);
+	if (!p || !(p->flags & SC_F_ACCEL))
+		return;
+	sc_dest_of(&dk, t, o, false);
+	v = sc_accel_decide(p, slot, o, &dk);
+	o->flags = (o->flags & ~SC_ORIG_F_VERDICT_MASK) | SC_ORIG_F_DECIDED |
+		   (v == SC_ACCEL_YES ? SC_ORIG_F_VERDICT_YES : 0) |
+		   (v == SC_ACCEL_MEASURE ? SC_ORIG_F_VERDICT_MEASURE : 0);
+}
+
+/* The verdict decided at connect (sc_decide_at_connect) of O, which has one. */
+static __always_inline enum sc_accel_verdict sc_verdict_of(const struct sc_origdst *o)
+{
+	if (o->flags & SC_ORIG_F_VERDICT_YES)
+		return SC_ACCEL_YES;
+	return (o->flags & SC_ORIG_F_VERDICT_MEASURE) ? SC_ACCEL_MEASURE : SC_ACCEL_SKIP;
+}
+
+/*
+ * The app's redirected socket sends its SYN: decide its acceleration now (its destination is
+ * what it asked for, known since connect), and publish the original destination with the
+ * verdict under its tuple (sc_handover). The proxy's side claims both when it is established, so
+ * it follows a connection decided against without looking for a flow entry, and the app's side
+ * only reads its verdict back.
+ */
+static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops, enum sc_level level)
+{
+	struct sc_tuple t = {};
+	struct sc_origdst *o;
+	struct bpf_sock *sk = skops->sk;
+
+	if (!sk)
+		return;
+	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
+	/* A connect balanced straight to an endpoint has no proxy to hand over to. */
+	if (!o || (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) != SC_ORIG_F_CLIENT)
+		return;
+	sc_sockops_tuple(skops, &t, level);
+	if (sc_tuple_is_local(&t))
+		sc_decide_at_connect(o, &t);
+	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
+		/* The proxy will not learn the original destination and closes the connection. An
+		 * LRU update fails only on memory allocation: an alarm. */
+		sc_count(SC_C_errors__handover_full);
+		return;
+	}
+	sc_count(SC_C_sockops_handover_stored);
+}
+
 /*
  * A closing connection's sample for its destination: the exchanges and bytes sk_msg carried
  * (TURNS and SKMSG_BYTES, from its flow or pair entry) and those that went by TCP, from this
@@ -270,9 +308,10 @@ static __always_inline void sc_accelerate(struct bpf_sock_ops *skops, const stru
 }
 
 /*
- * A local connection is established at one end. The connecting (active) end decides, and
- * creates the flow entry when it accelerates; its callback runs before it sends the ACK that
- * establishes the passive end, so the passive end follows by finding the entry. A passive end
+ * A local connection is established at one end. The connecting (active) end decides (an app's
+ * redirected socket did at connect), and creates the flow entry when it accelerates; its
+ * callback runs before it sends the ACK that establishes the passive end, so the passive end
+ * follows by finding the entry, or by the verdict it claimed with the handover. A passive end
  * with no entry either was decided against, or its active end is not ours (outside the pod's
  * cgroup); it then accelerates only when its rule says always, creating the entry itself.
  */
@@ -290,21 +329,28 @@ static __always_inline void sc_local_established(struct bpf_sock_ops *skops,
 	p = sc_live_policy(&slot);
 	if (!p || !(p->flags & SC_F_ACCEL))
 		return;
+	o = sc_origdst_of(skops->sk);
 	if (passive) {
+		/* The app's end decided against at connect (the same rule as this end's): no entry
+		 * to look for, nothing to create. */
+		if (o && (o->flags & SC_ORIG_F_DECIDED) && !(o->flags & SC_ORIG_F_VERDICT_YES))
+			return;
 		sc_flow_key(&key, t);
 		if (bpf_map_lookup_elem(&sc_flows, &key)) {
 			sc_accelerate(skops, t, false, true, level);
 			return;
 		}
-		o = sc_origdst_of(skops->sk);
 		sc_dest_of(&dk, t, o, true);
 		if (sc_accel_rule(p, slot, o, &dk) == SC_ORIG_F_ACCEL_ALWAYS)
 			sc_accelerate(skops, t, true, true, level);
 		return;
 	}
-	o = sc_origdst_of(skops->sk);
-	sc_dest_of(&dk, t, o, false);
-	v = sc_accel_decide(p, slot, o, &dk);
+	if (o && (o->flags & SC_ORIG_F_DECIDED)) {
+		v = sc_verdict_of(o);
+	} else {
+		sc_dest_of(&dk, t, o, false);
+		v = sc_accel_decide(p, slot, o, &dk);
+	}
 	if (v == SC_ACCEL_YES)
 		sc_accelerate(skops, t, true, false, level);
 	else if (v == SC_ACCEL_MEASURE)
@@ -435,7 +481,9 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 
 		/* Only where a pod of this node asked (sc_xhints): never for a remote peer. */
 		hint.netns = 0;
-		if (bpf_map_delete_elem(&sc_xhints, &hint))
+		/* Most connections have no hint: a lookup that misses takes no bucket lock, a
+		 * delete does. The delete decides between two racing ends. */
+		if (!bpf_map_lookup_elem(&sc_xhints, &hint) || bpf_map_delete_elem(&sc_xhints, &hint))
 			return;
 		/* The offering end decides as for a local connection; the passive end joins only
 		 * an offer, so it follows. */
@@ -538,7 +586,8 @@ static __always_inline void sc_pairing_off(const struct sc_tuple *t, bool passiv
 	struct sc_tuple hint = *t;
 
 	hint.netns = 0;
-	if (!passive && !bpf_map_delete_elem(&sc_xhints, &hint))
+	if (!passive && bpf_map_lookup_elem(&sc_xhints, &hint) &&
+	    !bpf_map_delete_elem(&sc_xhints, &hint))
 		sc_count(SC_C_xpod_off_no_netns_cookie);
 }
 
