@@ -14,7 +14,8 @@
 # (seconds per sockperf/iperf3/wrk run), BENCH_CONNS (connections per tcptool run),
 # BENCH_SCALE (policy sizes, e.g. "10 1000 10000"), BENCH_SCALE_REPS (repetitions of the policy
 # scale points, at most BENCH_REPS), BENCH_ONLY (space-separated subset of
-# "pod two scale profile dns"), BENCH_DNS_QUERIES (queries per DNS run), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
+# "pod two scale profile dns"), BENCH_WORKLOADS (subset of "rr bulk conn mixed http", the
+# workloads of pod and two), BENCH_DNS_QUERIES (queries per DNS run), BENCH_PROF_CONNS / BENCH_PROF_REPS / BENCH_PROF_HZ /
 # BENCH_PROF_RR_T / BENCH_PROF_KEEP (the profile pass: connections per run, repetitions, perf
 # samples per second, seconds of ping-pong and of bulk, 1 to keep perf's data files), BENCH_PIN
 # (below), BENCH_OUT (where the figures go, default build/bench). `make bench` runs this twice,
@@ -53,6 +54,8 @@ else
 	SCALE_REPS=${BENCH_SCALE_REPS:-3}
 fi
 ONLY=${BENCH_ONLY:-"pod two scale profile dns"}
+# The workloads of pod and two (a subset, to look at one of them more closely).
+WORKLOADS=${BENCH_WORKLOADS:-"rr bulk conn mixed http"}
 # The mixed workload (90% short connections, 10% long ones, at once) runs with pod and two.
 MIXED=${BENCH_MIXED:-1}
 DNS_QUERIES=${BENCH_DNS_QUERIES:-1000000} # a bound: each run stops after T seconds
@@ -60,7 +63,12 @@ DNS_CONF=0 # 1 while a DNS run writes its config: dns.capture on
 if [ "$QUICK" = 1 ]; then
 	PROF_CONNS=${BENCH_PROF_CONNS:-2000} PROF_REPS=${BENCH_PROF_REPS:-1}
 else
-	PROF_CONNS=${BENCH_PROF_CONNS:-10000} PROF_REPS=${BENCH_PROF_REPS:-1}
+	# As many connections as a main-table run, so that the profile explains that table. Twice
+	# as many measured another regime: under iptables the app's and the sidecar's sockets both
+	# connect to the remote address, whose TIME_WAIT sockets are not reused (tcp_tw_reuse=2 is
+	# for loopback), and 13% of iptables' CPU went to the ephemeral port search
+	# (docs/benchmarks.md).
+	PROF_CONNS=${BENCH_PROF_CONNS:-$CONNS} PROF_REPS=${BENCH_PROF_REPS:-1}
 fi
 PROF_HZ=${BENCH_PROF_HZ:-2000}
 PROF_KEEP=${BENCH_PROF_KEEP:-0} # 1: keep perf's data files (build/bench/profile/*.data)
@@ -540,11 +548,12 @@ w_bulk() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 		"$(calc "($c1 - $c0) / 1000000 / ($bytes / 1000000000)")")"
 }
 
-# New connections: connect, 64 B echoed, client closes first.
+# New connections: connect, 64 B echoed, client closes first. conns/s is over the client's loop;
+# CPU per connection is the cgroups' over the whole run.
 w_conn() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 	local topo=$1 mode=$2 rep=$3 acg=$4 ans=$5 dst=$6
 	shift 6
-	local f=$WORK/conn.out c0 c1 t0 t1 line ok failed
+	local f=$WORK/conn.out c0 c1 t0 t1 line ok failed el
 	c0=$(cpu_usec "$@")
 	t0=$(now_ns)
 	in_cg "$acg" "$ans" timeout -k 5 $((BOUND + 60)) $B/tcptool client "$dst" $P_CONN --send 64 \
@@ -559,6 +568,10 @@ w_conn() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 	fi
 	kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
 	ok=$(kv ok)
+	# The rate of the client's loop: the start of nsenter, timeout and the client is no
+	# connection's time, and would weigh the same in every mode.
+	el=$(kv elapsed_us)
+	[ -n "$el" ] && [ "$el" -gt 0 ] && t0=0 t1=$((el * 1000))
 	failed=$(kv failed)
 	[ "$failed" = 0 ] || log "conn $topo/$mode: $failed failed: $(head -2 "$f.err" | tr '\n' ' ')"
 	emit "$topo" "$mode" "$rep" conn "$(printf '"ok":%s,"conns_per_s":%s,"connect_p50_us":%s,"connect_p99_us":%s,"total_p50_us":%s,"total_p99_us":%s,"failed":%s,"cpu_us_per_conn":%s%s' \
@@ -653,19 +666,20 @@ topo_up() { # TOPO MODE
 	fi
 }
 
+wl() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 run_topo_mode() { # TOPO MODE REP
 	local topo=$1 mode=$2 rep=$3 dst cgs
 	topo_up "$topo" "$mode"
 	dst=$DST cgs=("${CGS_UP[@]}")
 	local acg=${cgs[0]} ans=bench-${cgs[0]}
-	w_rr "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
-	w_bulk "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
-	w_conn "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
-	[ "$MIXED" = 1 ] && w_mixed "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	wl rr && w_rr "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	wl bulk && w_bulk "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	wl conn && w_conn "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	[ "$MIXED" = 1 ] && wl mixed && w_mixed "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	save_status "$topo" "$mode" "$rep"
 	stop_sidecars
 	check_stubs "$topo" "$mode" "$rep" "$ans" "$([ $topo = two-pod ] && echo bench-srv)"
-	if [ "$mode" != direct ]; then
+	if [ "$mode" != direct ] && wl http; then
 		if [ "$topo" = pod-remote ]; then
 			start_haproxy pod bench-pod
 		else
@@ -673,7 +687,7 @@ run_topo_mode() { # TOPO MODE REP
 			start_haproxy srv bench-srv inbound
 		fi
 	fi
-	w_http "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
+	wl http && w_http "$topo" "$mode" "$rep" "$acg" "$ans" $dst "${cgs[@]}"
 	[ "$mode" = direct ] || save_status "$topo-http" "$mode" "$rep"
 	stop_mode "$topo/$mode"
 }
