@@ -50,7 +50,7 @@ CORE_SRCS := interceptor/abi.c interceptor/cgroup_auto.c $(wildcard interceptor/
 DAEMON_SRCS := $(filter-out $(CORE_SRCS),$(wildcard interceptor/*.c))
 DAEMON_LIBS := -lbpf -lelf -lz -luv -lyaml -lmicrohttpd -lm
 # Kubernetes front end: inject and from-istio (libyaml documents, no libbpf), so a core source.
-K8S_SRCS := interceptor/k8s.c interceptor/istio.c interceptor/inject.c
+K8S_SRCS := interceptor/k8s.c interceptor/istio.c interceptor/istio_inputs.c interceptor/inject.c
 DAEMON_SRCS := $(filter-out $(K8S_SRCS),$(DAEMON_SRCS))
 CORE_SRCS += $(K8S_SRCS)
 STUB_SRCS := $(wildcard proxy-stub/*.c)
