@@ -291,20 +291,9 @@ static __always_inline int sc_connect4_run(struct bpf_sock_addr *ctx, enum sc_le
 
 static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_level level)
 {
-	struct sc_addr dst = {
-		.port = (__u16)ctx->user_port,
-	};
-	__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-	struct sc_addr target = {};
+	struct sc_addr dst = {}, target = {};
 
-	/* An IPv4-mapped destination is IPv4 traffic: IPv4 policy, services and listener. */
-	if (sc_v6_is_v4mapped(a)) {
-		dst.family = AF_INET;
-		dst.addr[0] = a[3];
-	} else {
-		dst.family = AF_INET6;
-		__builtin_memcpy(dst.addr, a, 16);
-	}
+	sc_user6_get(ctx, &dst);
 	switch (sc_connect_decide(ctx, &dst, &target, level)) {
 	case SC_REFUSE:
 		return EPERM_VERDICT;
@@ -313,18 +302,7 @@ static __always_inline int sc_connect6_run(struct bpf_sock_addr *ctx, enum sc_le
 	default:
 		break;
 	}
-	if (target.family == AF_INET) {
-		ctx->user_ip6[0] = 0;
-		ctx->user_ip6[1] = 0;
-		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = target.addr[0];
-	} else {
-		ctx->user_ip6[0] = target.addr[0];
-		ctx->user_ip6[1] = target.addr[1];
-		ctx->user_ip6[2] = target.addr[2];
-		ctx->user_ip6[3] = target.addr[3];
-	}
-	ctx->user_port = target.port;
+	sc_user6_set(ctx, &target);
 	return 1;
 }
 
@@ -386,19 +364,7 @@ int sc_getpeername6(struct bpf_sock_addr *ctx)
 {
 	const struct sc_addr *a = sc_asked(ctx);
 
-	if (!a)
-		return 1;
-	if (a->family == AF_INET) {
-		ctx->user_ip6[0] = 0;
-		ctx->user_ip6[1] = 0;
-		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = a->addr[0];
-	} else {
-		ctx->user_ip6[0] = a->addr[0];
-		ctx->user_ip6[1] = a->addr[1];
-		ctx->user_ip6[2] = a->addr[2];
-		ctx->user_ip6[3] = a->addr[3];
-	}
-	ctx->user_port = a->port;
+	if (a)
+		sc_user6_set(ctx, a);
 	return 1;
 }

@@ -81,21 +81,11 @@ int sc_sendmsg4(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg6")
 int sc_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-	struct sc_addr dst = {
-		.port = (__u16)ctx->user_port,
-	};
-	struct sc_addr target = {};
+	struct sc_addr dst = {}, target = {};
 
-	/* An IPv4-mapped server is IPv4 traffic: the IPv4 listener, and IPv4 in the policy. (The
-	 * kernel hands such a datagram to sendmsg4 first; this is for a kernel that does not.) */
-	if (sc_v6_is_v4mapped(a)) {
-		dst.family = AF_INET;
-		dst.addr[0] = a[3];
-	} else {
-		dst.family = AF_INET6;
-		__builtin_memcpy(dst.addr, a, 16);
-	}
+	/* An IPv4-mapped server is IPv4 traffic (sc_user6_get). The kernel hands such a datagram
+	 * to sendmsg4 first; this is for a kernel that does not. */
+	sc_user6_get(ctx, &dst);
 	switch (sc_sendmsg_decide(ctx, &dst, &target)) {
 	case SC_DNS_REFUSE:
 		return SC_SEND_REFUSE;
@@ -104,18 +94,7 @@ int sc_sendmsg6(struct bpf_sock_addr *ctx)
 	default:
 		return SC_SEND_GO;
 	}
-	if (target.family == AF_INET) {
-		ctx->user_ip6[0] = 0;
-		ctx->user_ip6[1] = 0;
-		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = target.addr[0];
-	} else {
-		ctx->user_ip6[0] = target.addr[0];
-		ctx->user_ip6[1] = target.addr[1];
-		ctx->user_ip6[2] = target.addr[2];
-		ctx->user_ip6[3] = target.addr[3];
-	}
-	ctx->user_port = target.port;
+	sc_user6_set(ctx, &target);
 	return SC_SEND_GO;
 }
 
@@ -167,15 +146,7 @@ int sc_recvmsg6(struct bpf_sock_addr *ctx)
 	a = sc_dns_reply(ctx, (__u16)ctx->user_port);
 	if (!a || (a->family == AF_INET) != mapped)
 		return 1;
-	if (mapped) {
-		ctx->user_ip6[3] = a->addr[0];
-	} else {
-		ctx->user_ip6[0] = a->addr[0];
-		ctx->user_ip6[1] = a->addr[1];
-		ctx->user_ip6[2] = a->addr[2];
-		ctx->user_ip6[3] = a->addr[3];
-	}
-	ctx->user_port = a->port;
+	sc_user6_set(ctx, a);
 	sc_count(SC_C_dns_reply_rewritten);
 	return 1;
 }

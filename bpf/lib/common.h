@@ -118,6 +118,39 @@ static __always_inline bool sc_v6_is_v4mapped(const __u32 *a)
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
 }
 
+/* The address and port an IPv6 sock_addr program was given (an IPv4-mapped one is IPv4: IPv4
+ * policy, services and listener). */
+static __always_inline void sc_user6_get(const struct bpf_sock_addr *ctx, struct sc_addr *a)
+{
+	__u32 v[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+
+	a->port = (__u16)ctx->user_port;
+	if (sc_v6_is_v4mapped(v)) {
+		a->family = AF_INET;
+		a->addr[0] = v[3];
+	} else {
+		a->family = AF_INET6;
+		__builtin_memcpy(a->addr, v, 16);
+	}
+}
+
+/* Make an IPv6 sock_addr program's address and port A (IPv4 as ::ffff:a.b.c.d). */
+static __always_inline void sc_user6_set(struct bpf_sock_addr *ctx, const struct sc_addr *a)
+{
+	if (a->family == AF_INET) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = a->addr[0];
+	} else {
+		ctx->user_ip6[0] = a->addr[0];
+		ctx->user_ip6[1] = a->addr[1];
+		ctx->user_ip6[2] = a->addr[2];
+		ctx->user_ip6[3] = a->addr[3];
+	}
+	ctx->user_port = a->port;
+}
+
 /* ::1 or :: */
 static __always_inline bool sc_v6_is_local(const __u32 *a)
 {
