@@ -65,9 +65,9 @@ if [ "$QUICK" = 1 ]; then
 else
 	# As many connections as a main-table run, so that the profile explains that table. Twice
 	# as many measured another regime: under iptables the app's and the sidecar's sockets both
-	# connect to the remote address, whose TIME_WAIT sockets are not reused (tcp_tw_reuse=2 is
-	# for loopback), and 13% of iptables' CPU went to the ephemeral port search
-	# (docs/benchmarks.md).
+	# connect from the pod's address to the remote one, two TIME_WAIT sockets per connection to
+	# one destination (none reusable in its first second), and 13% of iptables' CPU went to
+	# the ephemeral port search (docs/benchmarks.md).
 	PROF_CONNS=${BENCH_PROF_CONNS:-$CONNS} PROF_REPS=${BENCH_PROF_REPS:-1}
 fi
 PROF_HZ=${BENCH_PROF_HZ:-2000}
