@@ -4,7 +4,10 @@
 Each sample goes to the first group that matches a frame, walking from the sampled frame towards
 the root, so work a subsystem asks of the allocator or the scheduler counts as that subsystem's:
 a psock set-up inside the sockops program is "sockmap", a conntrack lookup inside the nat hook is
-"netfilter". Prints one JSON object: samples in all, per group and per process name.
+"netfilter". A sample of the idle task in none of the groups is the CPU idling, not work: it is
+counted apart ("idle") and in no other figure; the idle task's samples in a group are softirq
+work that ran while it was current, and count. Prints one JSON object: samples of work in all,
+per group and per process name, and idle samples.
 usage: perf script -F comm,ip,sym -i FILE | perfgroups.py
 """
 import json
@@ -48,15 +51,18 @@ DEBUG = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 
 
 def main():
-    samples, groups, comms, other = 0, {}, {}, {}
+    samples, idle, groups, comms, other = 0, 0, {}, {}, {}
     comm, frames = None, []
 
     def flush():
-        nonlocal samples
+        nonlocal samples, idle
         if comm is None:
             return
-        samples += 1
         g = group_of(frames)
+        if g == "other" and re.sub(r"/.*$", "", comm) == "swapper":
+            idle += 1
+            return
+        samples += 1
         if g == "other" and DEBUG:
             k = " < ".join(s for _, s in frames[:4])
             other[k] = other.get(k, 0) + 1
@@ -74,7 +80,7 @@ def main():
         else:
             comm = line.strip()
     flush()
-    print(json.dumps({"samples": samples, "groups": groups, "comms": comms}))
+    print(json.dumps({"samples": samples, "groups": groups, "comms": comms, "idle": idle}))
     for k, n in sorted(other.items(), key=lambda kv: -kv[1])[:DEBUG]:
         print(n, k, file=sys.stderr)
 

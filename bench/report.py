@@ -429,7 +429,7 @@ def profile_tables(recs, meta, title, kind):
         intro.format(prof_conns=meta.get("prof_conns", "?"), prof_rr_t=meta.get("prof_rr_t", "?"))
         + f", {meta.get('prof_reps', '?')} repetition(s), medians), recorded by `perf record -e "
         f"cpu-clock -g` on the benchmark's CPU: apps, sidecar, server, softirqs and kworkers "
-        f"alike. Each sample counts for the first subsystem found walking its call chain from the "
+        f"alike, and not the CPU's idle time. Each sample counts for the first subsystem found walking its call chain from the "
         f"sampled function (`bench/perfgroups.py`): work a subsystem asks of the allocator or the "
         f"scheduler is that subsystem's. perf's call chains slow every mode down, so these are "
         f"CPU {tunit} per {unit} under the profiler, for comparing modes, not the main table's.\n"
