@@ -59,7 +59,8 @@ def main():
         if comm is None:
             return
         g = group_of(frames)
-        if g == "other" and re.sub(r"/.*$", "", comm) == "swapper":
+        c = re.sub(r"[/:].*$", "", comm)
+        if g == "other" and c == "swapper":
             idle += 1
             return
         samples += 1
@@ -67,7 +68,6 @@ def main():
             k = " < ".join(s for _, s in frames[:4])
             other[k] = other.get(k, 0) + 1
         groups[g] = groups.get(g, 0) + 1
-        c = re.sub(r"[/:].*$", "", comm)
         comms[c] = comms.get(c, 0) + 1
 
     for line in sys.stdin:

@@ -571,7 +571,7 @@ w_conn() { # TOPO MODE REP ACG ANS DST CPU_CGS...
 	# The rate of the client's loop: the start of nsenter, timeout and the client is no
 	# connection's time, and would weigh the same in every mode.
 	el=$(kv elapsed_us)
-	[ -n "$el" ] && [ "$el" -gt 0 ] && t0=0 t1=$((el * 1000))
+	[ -n "$el" ] && [ "$el" -gt 0 ] && t1=$((t0 + el * 1000))
 	failed=$(kv failed)
 	[ "$failed" = 0 ] || log "conn $topo/$mode: $failed failed: $(head -2 "$f.err" | tr '\n' ' ')"
 	emit "$topo" "$mode" "$rep" conn "$(printf '"ok":%s,"conns_per_s":%s,"connect_p50_us":%s,"connect_p99_us":%s,"total_p50_us":%s,"total_p99_us":%s,"failed":%s,"cpu_us_per_conn":%s%s' \

@@ -43,6 +43,25 @@ static __always_inline void sc_sockops_tuple(struct bpf_sock_ops *skops, struct 
 	sc_tuple_addrs(t, skops->family, skops->local_ip4, skops->remote_ip4, l6, r6);
 }
 
+/* The live policy if it can accelerate anything (SC_F_ACCEL), else NULL. */
+static __always_inline const struct sc_policy *sc_accel_policy(__u32 *slot)
+{
+	const struct sc_policy *p = sc_live_policy(slot);
+
+	return p && (p->flags & SC_F_ACCEL) ? p : NULL;
+}
+
+/* Take the pairing hint of T's connection (sc_xhints), if a pod of this node left one. Most
+ * connections have none: a lookup that misses takes no bucket lock, a delete does; the delete
+ * decides between two racing ends. */
+static __always_inline bool sc_take_hint(const struct sc_tuple *t)
+{
+	struct sc_tuple hint = *t;
+
+	hint.netns = 0;
+	return bpf_map_lookup_elem(&sc_xhints, &hint) && !bpf_map_delete_elem(&sc_xhints, &hint);
+}
+
 static __always_inline void sc_unwatch_rtt(struct bpf_sock_ops *skops)
 {
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
@@ -190,8 +209,8 @@ static __always_inline void sc_decide_at_connect(struct sc_origdst *o, const str
 	enum sc_accel_verdict v;
 	__u32 slot;
 
-	p = sc_live_policy(&slot);
-	if (!p || !(p->flags & SC_F_ACCEL))
+	p = sc_accel_policy(&slot);
+	if (!p)
 		return;
 	sc_dest_of(&dk, t, o, false);
 	v = sc_accel_decide(p, slot, o, &dk);
@@ -326,8 +345,8 @@ static __always_inline void sc_local_established(struct bpf_sock_ops *skops,
 	enum sc_accel_verdict v;
 	__u32 slot;
 
-	p = sc_live_policy(&slot);
-	if (!p || !(p->flags & SC_F_ACCEL))
+	p = sc_accel_policy(&slot);
+	if (!p)
 		return;
 	o = sc_origdst_of(skops->sk);
 	if (passive) {
@@ -470,20 +489,16 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 	__u32 slot, cb;
 	int side;
 
-	p = sc_live_policy(&slot);
-	if (!sk || !p || !(p->flags & SC_F_ACCEL))
+	p = sc_accel_policy(&slot);
+	if (!sk || !p)
 		return;
 	if (!passive) {
-		struct sc_tuple hint = *t;
 		struct sc_dest_key dk = {};
 		enum sc_accel_verdict v;
 		struct sc_origdst *o;
 
 		/* Only where a pod of this node asked (sc_xhints): never for a remote peer. */
-		hint.netns = 0;
-		/* Most connections have no hint: a lookup that misses takes no bucket lock, a
-		 * delete does. The delete decides between two racing ends. */
-		if (!bpf_map_lookup_elem(&sc_xhints, &hint) || bpf_map_delete_elem(&sc_xhints, &hint))
+		if (!sc_take_hint(t))
 			return;
 		/* The offering end decides as for a local connection; the passive end joins only
 		 * an offer, so it follows. */
@@ -565,8 +580,8 @@ static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops, enum sc_lev
 	__u8 one = 1;
 	__u32 slot;
 
-	p = sc_live_policy(&slot);
-	if (!p || !(p->flags & SC_F_ACCEL))
+	p = sc_accel_policy(&slot);
+	if (!p)
 		return;
 	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t))
@@ -583,11 +598,7 @@ static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops, enum sc_lev
  */
 static __always_inline void sc_pairing_off(const struct sc_tuple *t, bool passive)
 {
-	struct sc_tuple hint = *t;
-
-	hint.netns = 0;
-	if (!passive && bpf_map_lookup_elem(&sc_xhints, &hint) &&
-	    !bpf_map_delete_elem(&sc_xhints, &hint))
+	if (!passive && sc_take_hint(t))
 		sc_count(SC_C_xpod_off_no_netns_cookie);
 }
 
