@@ -378,7 +378,22 @@ _Static_assert(sizeof(struct sc_dest) == 24, "sc_dest layout");
  * 4-tuple as the active end sees it, netns 0) before it answers. A hint is only a hint: a stale
  * or colliding one costs a needless offer, never a wrong pairing. Connections to anything but a
  * pod of this node (a remote server) so never enter the node sockhash.
+ *
+ * Most connections of a pod are with other nodes, and a lookup in sc_xhints, a large map read at
+ * a random place, costs a cache miss. So both ends first ask sc_xaddrs, the small set of the
+ * node's pod addresses: a pod's socket enters its own local address when it connects to another
+ * address (TCP_CONNECT_CB) and when its listener gets a SYN from one (TIMEOUT_INIT). The passive
+ * end leaves a hint only for a client whose address is there, and the active end looks for a
+ * hint only when its server's address is there. Each end enters its address before its first
+ * packet leaves (the SYN, the SYN-ACK), so the other end always finds it: a pod's address is
+ * never missing where it matters; an address left by a pod that is gone only costs a lookup.
  */
+struct sc_xaddr_key {
+	__u32 family;
+	__u32 addr[4]; /* network order; IPv4 in [0] */
+};
+_Static_assert(sizeof(struct sc_xaddr_key) == 20, "sc_xaddr_key layout");
+
 struct sc_pair_key {
 	__u32 family;
 	__u32 port[2]; /* host order; [0] is the canonical (lower) end */
@@ -484,6 +499,7 @@ enum sc_counter_family { SC_COUNTER_FAMILIES(SC_FAMILY_ENUM) SC_MF__MAX };
 	X(xpod_pair_collided, NODE_PAIRS, "collided", NULL)                         \
 	X(errors__xpod_insert, ERRORS, "xpod_insert", NULL)                         \
 	X(errors__xpod_pair_full, ERRORS, "xpod_pair_full", NULL)                   \
+	X(errors__xpod_addrs, ERRORS, "xpod_addrs", NULL)                           \
 	X(xpod_msg_redirect, NODE_SKMSG_MESSAGES, "socket", NULL)                   \
 	X(xpod_msg_redirect_bytes, NODE_SKMSG_BYTES, "socket", NULL)                \
 	X(xpod_msg_pass, NODE_SKMSG_MESSAGES, "tcp", NULL)                          \
@@ -589,7 +605,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
  * never starts with "_".
  */
 #define SC_NODE_PREFIX "_node"
-#define SC_NODE_DIR    SC_NODE_PREFIX "-v4"
+#define SC_NODE_DIR    SC_NODE_PREFIX "-v5"
 
 /* Capacities. Per-connection maps hold live connections only: entries die with the socket. */
 #define SC_MAX_PORTS	4096
@@ -610,6 +626,8 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 #define SC_MAX_XSOCKS 131072
 #define SC_MAX_XPAIRS 65536
 #define SC_MAX_XHINTS 65536
+/* The addresses of the node's pods: a few per pod, refreshed by every connection of the pod. */
+#define SC_MAX_XADDRS 1024
 
 /*
  * A policy is written into the inactive slot while the active one still holds the old policy,
@@ -656,6 +674,7 @@ enum sc_counter { SC_COUNTERS(SC_COUNTER_ENUM) SC_C__MAX };
 	X(STATS, sc_stats, SC_C__MAX, POD, SIZED)                  \
 	X(ORIGDST, sc_origdst, 0, POD, STORAGE)                    \
 	X(XHINTS, sc_xhints, SC_MAX_XHINTS, NODE, SIZED)           \
+	X(XADDRS, sc_xaddrs, SC_MAX_XADDRS, NODE, SIZED)           \
 	X(XSK, sc_xsk, 0, NODE, STORAGE)                           \
 	X(XSTATS, sc_xstats, SC_X__MAX, NODE, SIZED)
 
@@ -682,6 +701,7 @@ enum sc_map_id { SC_MAPS(SC_MAP_ENUM) SC_MAPID__MAX };
 #define SC_MAP_STATS	 "sc_stats"
 #define SC_MAP_ORIGDST	 "sc_origdst"
 #define SC_MAP_XHINTS	 "sc_xhints"
+#define SC_MAP_XADDRS	 "sc_xaddrs"
 #define SC_MAP_XSK	 "sc_xsk"
 #define SC_MAP_XSTATS	 "sc_xstats"
 

@@ -51,13 +51,42 @@ static __always_inline const struct sc_policy *sc_accel_policy(__u32 *slot)
 	return p && (p->flags & SC_F_ACCEL) ? p : NULL;
 }
 
+/* Is T's remote address one of the node's pods' (sc_xaddrs)? */
+static __always_inline bool sc_peer_is_node_pod(const struct sc_tuple *t)
+{
+	struct sc_xaddr_key k = {.family = t->family};
+
+	__builtin_memcpy(k.addr, t->raddr, 16);
+	return bpf_map_lookup_elem(&sc_xaddrs, &k);
+}
+
+/* Enter T's local address, this pod's, in sc_xaddrs, where the other end of a connection with
+ * a pod of this node looks for it. It is nearly always there already (and the lookup keeps it
+ * from ageing out): only a miss writes. */
+static __always_inline void sc_enter_own_addr(const struct sc_tuple *t)
+{
+	struct sc_xaddr_key k = {.family = t->family};
+	__u8 one = 1;
+
+	__builtin_memcpy(k.addr, t->laddr, 16);
+	if (bpf_map_lookup_elem(&sc_xaddrs, &k))
+		return;
+	/* An LRU update fails only on memory allocation: this pod's connections with other pods
+	 * of the node stay plain TCP until an update succeeds. */
+	if (bpf_map_update_elem(&sc_xaddrs, &k, &one, BPF_ANY))
+		sc_xcount(SC_X_errors__xpod_addrs);
+}
+
 /* Take the pairing hint of T's connection (sc_xhints), if a pod of this node left one. Most
- * connections have none: a lookup that misses takes no bucket lock, a delete does; the delete
+ * connections have none: those with another node are told by sc_xaddrs, without a look into
+ * the large hint map; a lookup that misses takes no bucket lock, a delete does; the delete
  * decides between two racing ends. */
 static __always_inline bool sc_take_hint(const struct sc_tuple *t)
 {
 	struct sc_tuple hint = *t;
 
+	if (!sc_peer_is_node_pod(t))
+		return false;
 	hint.netns = 0;
 	return bpf_map_lookup_elem(&sc_xhints, &hint) && !bpf_map_delete_elem(&sc_xhints, &hint);
 }
@@ -239,15 +268,22 @@ static __always_inline void sc_handle_connect(struct bpf_sock_ops *skops, enum s
 	struct sc_tuple t = {};
 	struct sc_origdst *o;
 	struct bpf_sock *sk = skops->sk;
+	bool local;
+	__u32 slot;
 
 	if (!sk)
 		return;
+	sc_sockops_tuple(skops, &t, level);
+	local = sc_tuple_is_local(&t);
+	/* Towards another address, maybe a pod of this node that will ask this socket to pair:
+	 * that pod's listener hints only to a node pod's address (sc_hint_peer). */
+	if (!local && sc_accel_policy(&slot))
+		sc_enter_own_addr(&t);
 	o = bpf_sk_storage_get(&sc_origdst, sk, 0, 0);
 	/* A connect balanced straight to an endpoint has no proxy to hand over to. */
 	if (!o || (o->flags & (SC_ORIG_F_CLIENT | SC_ORIG_F_BYPASS)) != SC_ORIG_F_CLIENT)
 		return;
-	sc_sockops_tuple(skops, &t, level);
-	if (sc_tuple_is_local(&t))
+	if (local)
 		sc_decide_at_connect(o, &t);
 	if (bpf_map_update_elem(&sc_handover, &t, o, BPF_ANY)) {
 		/* The proxy will not learn the original destination and closes the connection. An
@@ -572,7 +608,9 @@ static __always_inline void sc_pair_up(struct bpf_sock_ops *skops, const struct 
 }
 
 /* A SYN from another address reached a listener of the pod (T is the request socket's tuple):
- * ask the active end, if it is a pod of this node, to offer itself for pairing. */
+ * ask the active end, if it is a pod of this node, to offer itself for pairing. That end entered
+ * its address in sc_xaddrs before its SYN left; this end enters its own before its SYN-ACK
+ * leaves, for that end to look for the hint. */
 static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops, enum sc_level level)
 {
 	struct sc_tuple t = {}, hint;
@@ -585,6 +623,9 @@ static __always_inline void sc_hint_peer(struct bpf_sock_ops *skops, enum sc_lev
 		return;
 	sc_sockops_tuple(skops, &t, level);
 	if (sc_tuple_is_local(&t))
+		return;
+	sc_enter_own_addr(&t);
+	if (!sc_peer_is_node_pod(&t))
 		return;
 	sc_tuple_swap(&hint, &t);
 	hint.netns = 0;

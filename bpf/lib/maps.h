@@ -171,6 +171,14 @@ struct sc_xhints_map {
 	__type(value, __u8);
 };
 
+/* The node's pod addresses (struct sc_xaddr_key): where a pairing hint can be. */
+struct sc_xaddrs_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SC_MAX_XADDRS);
+	__type(key, struct sc_xaddr_key);
+	__type(value, __u8);
+};
+
 struct sc_xsk_map {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

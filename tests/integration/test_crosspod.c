@@ -316,6 +316,38 @@ Test(crosspod, sidecar_to_sidecar_hop_is_carried_socket_to_socket)
 	wait_peer_proxy_lines(srv, "dir=in", 202);
 	wait_node_entries_zero(SC_MAP_XPAIRS);
 	wait_node_entries_zero(SC_MAP_XSOCKS);
+	/* Both pods' addresses are known to the node: the client sidecar's, the server pod's. */
+	cr_assert_eq(tpod_node_map_entries(SC_MAP_XADDRS), 2);
+}
+
+/*
+ * A client that is no pod of this node (here a process of P's network namespace outside its
+ * cgroup, with no interceptor in P: as a client on another node) connects to the server pod
+ * again and again. The server pod's listener enters its own address in sc_xaddrs but leaves no
+ * hint for a client whose address is not there: the large hint map stays untouched by
+ * connections from other nodes.
+ */
+Test(crosspod, client_from_elsewhere_leaves_no_pairing_hint)
+{
+	struct tpeer *srv = server_pod("srv", P.rns);
+	char line[1024], v[64];
+
+	t_client(T_POD, line, T_REMOTE_ADDR4, APP_PORT, "--repeat", "50", "--send", "64", NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "50", "%s", line);
+	wait_peer_proxy_lines(srv, "orig=" T_REMOTE_ADDR4 ":" APP_PORT " dir=in", 50);
+	cr_assert_eq(node(SC_X_xpod_hint), 0, "%s", node_counters());
+	cr_assert_eq(tpod_node_map_entries(SC_MAP_XHINTS), 0);
+	cr_assert_eq(tpod_node_map_entries(SC_MAP_XADDRS), 1);
+	cr_assert_eq(node(SC_X_errors__xpod_addrs), 0);
+
+	/* The same client as a pod of this node (P with its interceptor and sidecar): the server
+	 * pod now hints, and on this kernel the hop pairs or counts why not. */
+	client_pod();
+	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, APP_PORT, "--repeat", "5", "--send", "64",
+		 NULL);
+	cr_assert_str_eq(kv(line, "ok", v, sizeof(v)), "5", "%s", line);
+	cr_assert_geq(node(SC_X_xpod_hint), 1, "%s", node_counters());
+	cr_assert_eq(tpod_node_map_entries(SC_MAP_XADDRS), 2);
 }
 
 /*
