@@ -62,6 +62,10 @@ static int sc_ipt_open(struct sc_config *cfg, const struct sc_backend_opts *opts
 	t->cfg = cfg;
 	t->generation = 1;
 	pr_info("mode: iptables: rules installed in %s\n", cfg->netns);
+	/* The daemon's stop signals wait until its loop runs (interceptor/daemon.c), and so do
+	 * those of iptables-restore, which inherits the mask: a Ctrl-C during the start-up lets
+	 * the restore finish, and the loop then takes the rules away whole. */
+	sc_test_pause("apply");
 	if (cfg->metrics.enabled)
 		pr_warn("metrics: not served in mode: iptables (the counters are BPF maps)\n");
 	t->base.ops = &sc_backend_iptables;

@@ -203,6 +203,84 @@ int tpod_kill(pid_t pid, int sig)
 	return st;
 }
 
+const char *tpod_daemon_log(void)
+{
+	static char text[8192];
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/daemon.log", P.dir);
+	return t_read_file(path, text, sizeof(text));
+}
+
+pid_t tpod_start_pausing_at(const char *stage, char *ready, size_t len)
+{
+	char log[PATH_MAX];
+	char *argv[] = {T_BUILD "/interceptor", "run", "--config", P.config,
+			"--ready-file",		ready, NULL};
+	pid_t pid;
+
+	snprintf(ready, len, "%s/daemon.ready", P.dir);
+	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
+	cr_assert_eq(setenv("SIDECAP_TEST_PAUSE", stage, 1), 0);
+	pid = tpod_spawn_at(NULL, NULL, 0, log, argv);
+	unsetenv("SIDECAP_TEST_PAUSE");
+	return pid;
+}
+
+void tpod_wait_stopped(pid_t pid, const char *stage)
+{
+	int st = 0, i;
+
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
+			break;
+		usleep(10000);
+	}
+	cr_assert(i < 1000 && WIFSTOPPED(st), "the daemon did not stop at %s (status %d):\n%s",
+		  stage, st, tpod_daemon_log());
+}
+
+pid_t tpod_start_paused(const char *stage, char *ready, size_t len)
+{
+	pid_t pid = tpod_start_pausing_at(stage, ready, len);
+
+	tpod_wait_stopped(pid, stage);
+	return pid;
+}
+
+int tpod_wait_exit(pid_t pid)
+{
+	int st = 0, i;
+
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	cr_assert_fail("no exit 10 s after the signal:\n%s", tpod_daemon_log());
+	return -1;
+}
+
+int tpod_signal_stopped(pid_t pid, int sig)
+{
+	cr_assert_eq(kill(pid, sig), 0);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	return tpod_wait_exit(pid);
+}
+
+int tpod_signal_at_detach(pid_t pid, int sig)
+{
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	tpod_wait_stopped(pid, "detach");
+	return tpod_signal_stopped(pid, sig);
+}
+
+void tpod_assert_exit0(int st, int sig, const char *stage)
+{
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s at %s: status %d:\n%s",
+		  strsignal(sig), stage, st, tpod_daemon_log());
+}
+
 /* SIGKILL every process listed in CGROUP's cgroup.procs: cgroup.kill came in Linux 5.14. */
 static void kill_cgroup_procs(const char *cgroup)
 {

@@ -102,6 +102,27 @@ bool tpod_wait_file(const char *file, int timeout_ms);
 /* Kill one process we started, and reap it. SIG 0 means SIGKILL. Returns its wait status. */
 int tpod_kill(pid_t pid, int sig);
 
+/*
+ * The daemon's test hook SIDECAP_TEST_PAUSE=STAGE stops it at STAGE (SIGSTOP): load, apply or
+ * attach in the eBPF mode, apply (rules installed) in mode: iptables, detach in both (the
+ * take-down). tpod_start_pausing_at starts `interceptor run` on P.config (written by the caller)
+ * with the hook and --ready-file READY; tpod_start_paused also waits until it stopped there
+ * (at most 10 s, or the test fails). tpod_wait_exit waits for PID's exit (at most 10 s) and
+ * returns its wait status; tpod_daemon_log is the daemon's log, for failure messages.
+ */
+pid_t tpod_start_pausing_at(const char *stage, char *ready, size_t len);
+pid_t tpod_start_paused(const char *stage, char *ready, size_t len);
+void tpod_wait_stopped(pid_t pid, const char *stage);
+int tpod_wait_exit(pid_t pid);
+const char *tpod_daemon_log(void);
+/* SIG to PID, stopped by the hook, then SIGCONT; PID's wait status once it exited. */
+int tpod_signal_stopped(pid_t pid, int sig);
+/* SIGTERM to PID, running and started to pause at detach; SIG once it stopped there, then
+ * SIGCONT; its wait status once it exited. */
+int tpod_signal_at_detach(pid_t pid, int sig);
+/* ST, the wait status of a daemon that got SIG at STAGE, is a clean exit (0). */
+void tpod_assert_exit0(int st, int sig, const char *stage);
+
 /* The interceptor daemon on P.config, waited for until attached. */
 pid_t tpod_start_daemon(void);
 /* The same with more arguments to `interceptor run` (up to a NULL), e.g. --map-max. */

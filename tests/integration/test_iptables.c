@@ -197,6 +197,85 @@ Test(iptables, sigterm_removes_our_rules_and_keeps_everyone_elses)
 	cr_assert_eq(count(save, "\n-A OUTPUT -d fd55::/16 -j RETURN\n"), 1, "%s", save);
 }
 
+/*
+ * Signals at the wrong moment of mode: iptables, as test_signals.c does for the eBPF mode. At
+ * apply the rules are in place and the daemon's loop does not run yet: SIGTERM or SIGINT there
+ * ends clean (exit 0, none of our rules left), SIGHUP leaves a running daemon with its rules.
+ * During the take-down (detach, after a first SIGTERM) a second signal changes nothing.
+ */
+static void stop_signal_at_apply(int sig)
+{
+	char ready[PATH_MAX];
+	pid_t pid;
+
+	write_config("");
+	pid = tpod_start_paused("apply", ready, sizeof(ready));
+	assert_ours_installed("iptables");
+	tpod_assert_exit0(tpod_signal_stopped(pid, sig), sig, "apply");
+	assert_none_of_ours("iptables");
+	assert_none_of_ours("ip6tables");
+}
+
+Test(iptables, sigterm_at_apply_ends_clean)
+{
+	stop_signal_at_apply(SIGTERM);
+}
+
+Test(iptables, sigint_at_apply_ends_clean)
+{
+	stop_signal_at_apply(SIGINT);
+}
+
+Test(iptables, sighup_at_apply_keeps_running_with_the_rules)
+{
+	char ready[PATH_MAX];
+	pid_t pid;
+	int st;
+
+	write_config("");
+	pid = tpod_start_paused("apply", ready, sizeof(ready));
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+	cr_assert(tpod_wait_file(ready, 10000), "not ready after SIGHUP at apply:\n%s",
+		  tpod_daemon_log());
+	cr_assert_eq(kill(pid, 0), 0, "SIGHUP at apply ended the daemon");
+	assert_ours_installed("iptables");
+	assert_ours_installed("ip6tables");
+	st = tpod_kill(pid, SIGTERM);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	assert_none_of_ours("iptables");
+	assert_none_of_ours("ip6tables");
+}
+
+static void signal_at_detach(int sig)
+{
+	char ready[PATH_MAX];
+	pid_t pid;
+
+	write_config("");
+	pid = tpod_start_pausing_at("detach", ready, sizeof(ready));
+	cr_assert(tpod_wait_file(ready, 10000), "not ready:\n%s", tpod_daemon_log());
+	assert_ours_installed("iptables");
+	tpod_assert_exit0(tpod_signal_at_detach(pid, sig), sig, "detach");
+	assert_none_of_ours("iptables");
+	assert_none_of_ours("ip6tables");
+}
+
+Test(iptables, sigterm_at_detach_ends_clean)
+{
+	signal_at_detach(SIGTERM);
+}
+
+Test(iptables, sigint_at_detach_ends_clean)
+{
+	signal_at_detach(SIGINT);
+}
+
+Test(iptables, sighup_at_detach_ends_clean)
+{
+	signal_at_detach(SIGHUP);
+}
+
 Test(iptables, bad_edit_keeps_the_rules_and_a_good_one_replaces_them_atomically)
 {
 	char before[16384], after[16384], line[1024];

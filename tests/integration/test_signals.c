@@ -3,7 +3,8 @@
  * Signals at each stage of start-up (issue 17): SIGTERM, SIGINT and SIGHUP delivered while
  * `interceptor run` is at load (programs loaded and pinned), apply (policy written, nothing
  * attached) and attach (attached, the loop not yet running). The daemon's test hook
- * SIDECAP_TEST_PAUSE=STAGE stops it there (SIGSTOP); the test sends the signal, then SIGCONT.
+ * SIDECAP_TEST_PAUSE=STAGE stops it there (SIGSTOP, tpod_start_paused); the test sends the
+ * signal, then SIGCONT. (test_iptables.c does the same for mode: iptables.)
  * A stop signal must end in a clean state (nothing attached, nothing pinned, exit 0); SIGHUP
  * must leave a running daemon with the policy live, which a later SIGTERM takes down clean.
  * And during the take-down (detach, after a first SIGTERM): any of the three ends it clean.
@@ -21,70 +22,6 @@
 
 TestSuite(signals, .init = tpod_setup, .fini = tpod_teardown, .timeout = 120);
 
-/* The daemon's log, for failure messages. */
-static const char *daemon_log(void)
-{
-	static char text[8192];
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/daemon.log", P.dir);
-	return t_read_file(path, text, sizeof(text));
-}
-
-/* Start the daemon with SIDECAP_TEST_PAUSE=STAGE; returns its PID. */
-static pid_t start_pausing_at(const char *stage, char *ready, size_t len)
-{
-	char log[PATH_MAX];
-	char *argv[] = {T_BUILD "/interceptor", "run", "--config", P.config,
-			"--ready-file",		ready, NULL};
-	pid_t pid;
-
-	tpod_write_config("");
-	snprintf(ready, len, "%s/daemon.ready", P.dir);
-	snprintf(log, sizeof(log), "%s/daemon.log", P.dir);
-	cr_assert_eq(setenv("SIDECAP_TEST_PAUSE", stage, 1), 0);
-	pid = tpod_spawn_at(NULL, NULL, 0, log, argv);
-	unsetenv("SIDECAP_TEST_PAUSE");
-	return pid;
-}
-
-/* Wait until PID stopped itself at STAGE (at most 10 s). */
-static void wait_stopped(pid_t pid, const char *stage)
-{
-	int st = 0, i;
-
-	for (i = 0; i < 1000; i++) {
-		if (waitpid(pid, &st, WNOHANG | WUNTRACED) == pid)
-			break;
-		usleep(10000);
-	}
-	cr_assert(i < 1000 && WIFSTOPPED(st), "the daemon did not stop at %s (status %d):\n%s",
-		  stage, st, daemon_log());
-}
-
-/* Start the daemon, stopped at STAGE; returns its PID. */
-static pid_t start_paused(const char *stage, char *ready, size_t len)
-{
-	pid_t pid = start_pausing_at(stage, ready, len);
-
-	wait_stopped(pid, stage);
-	return pid;
-}
-
-/* Wait for PID to exit (at most 10 s); its wait status. */
-static int wait_exit(pid_t pid)
-{
-	int st = 0, i;
-
-	for (i = 0; i < 1000; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(10000);
-	}
-	cr_assert_fail("no exit 10 s after the signal:\n%s", daemon_log());
-	return -1;
-}
-
 static void assert_clean(const char *what)
 {
 	cr_assert_eq(tpod_attached_programs(), 0, "%s: programs left attached", what);
@@ -94,27 +31,26 @@ static void assert_clean(const char *what)
 static void stop_signal_at(const char *stage, int sig)
 {
 	char ready[PATH_MAX];
-	pid_t pid = start_paused(stage, ready, sizeof(ready));
-	int st;
+	pid_t pid;
 
-	cr_assert_eq(kill(pid, sig), 0);
-	cr_assert_eq(kill(pid, SIGCONT), 0);
-	st = wait_exit(pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s at %s: status %d:\n%s", strsignal(sig),
-		  stage, st, daemon_log());
+	tpod_write_config("");
+	pid = tpod_start_paused(stage, ready, sizeof(ready));
+	tpod_assert_exit0(tpod_signal_stopped(pid, sig), sig, stage);
 	assert_clean(stage);
 }
 
 static void sighup_at(const char *stage)
 {
 	char ready[PATH_MAX];
-	pid_t pid = start_paused(stage, ready, sizeof(ready));
+	pid_t pid;
 	int st;
 
+	tpod_write_config("");
+	pid = tpod_start_paused(stage, ready, sizeof(ready));
 	cr_assert_eq(kill(pid, SIGHUP), 0);
 	cr_assert_eq(kill(pid, SIGCONT), 0);
 	cr_assert(tpod_wait_file(ready, 10000), "not ready after SIGHUP at %s:\n%s", stage,
-		  daemon_log());
+		  tpod_daemon_log());
 	cr_assert_eq(kill(pid, 0), 0, "SIGHUP at %s ended the daemon", stage);
 	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
 	cr_assert_gt(tpod_generation(), 0);
@@ -167,18 +103,13 @@ Test(signals, sighup_at_attach_keeps_running)
 static void signal_at_detach(int sig)
 {
 	char ready[PATH_MAX];
-	pid_t pid = start_pausing_at("detach", ready, sizeof(ready));
-	int st;
+	pid_t pid;
 
-	cr_assert(tpod_wait_file(ready, 10000), "not ready:\n%s", daemon_log());
+	tpod_write_config("");
+	pid = tpod_start_pausing_at("detach", ready, sizeof(ready));
+	cr_assert(tpod_wait_file(ready, 10000), "not ready:\n%s", tpod_daemon_log());
 	cr_assert_eq(tpod_attached_programs(), T_CGROUP_PROGRAMS);
-	cr_assert_eq(kill(pid, SIGTERM), 0);
-	wait_stopped(pid, "detach");
-	cr_assert_eq(kill(pid, sig), 0);
-	cr_assert_eq(kill(pid, SIGCONT), 0);
-	st = wait_exit(pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s at detach: status %d:\n%s",
-		  strsignal(sig), st, daemon_log());
+	tpod_assert_exit0(tpod_signal_at_detach(pid, sig), sig, "detach");
 	assert_clean("detach");
 }
 
