@@ -170,8 +170,34 @@ Test(inbound, outbound_fail_open_goes_direct_while_the_proxy_is_down)
 	cr_assert_eq(tpod_counter(SC_C_connect_redirect), 0);
 }
 
-/* Connections that do not go through the proxy survive its restart; new ones during the gap
- * reach the app directly (fail open). */
+/* The failed connections of tcptool output TEXT ("failed conn=N ..." lines): how many, and
+ * whether their numbers follow each other (one stretch). */
+static int failed_stretch(const char *text, bool *one_stretch)
+{
+	const char *p = text;
+	long prev = -1, n;
+	int count = 0;
+
+	*one_stretch = true;
+	while ((p = strstr(p, "failed conn="))) {
+		n = strtol(p + strlen("failed conn="), NULL, 10);
+		if (prev >= 0 && n != prev + 1)
+			*one_stretch = false;
+		prev = n;
+		count++;
+		p++;
+	}
+	return count;
+}
+
+/*
+ * Connections that do not go through the proxy survive its restart; new ones during the gap
+ * reach the app directly (fail open). The proxy's own connections at the kill are lost, as they
+ * are under iptables: the one it was relaying, and one or two whose handshake completed on its
+ * listener while the killed process was still exiting (the listener stays registered until its
+ * files are closed; a slow guest widens that). Those are consecutive connections of the client,
+ * one stretch around the kill; a loss elsewhere would not be.
+ */
 Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
 {
 	char *load[] = {T_BUILD "/tcptool", "client", T_POD_ADDR4, "8080",
@@ -179,8 +205,9 @@ Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
 	char *held[] = {T_BUILD "/tcptool", "client", T_POD_ADDR4, "9090", "--hold-ms", "1500",
 			"--send",	    "1M",     NULL};
 	char log[PATH_MAX], heldlog[PATH_MAX], text[4096], line[1024];
+	bool one_stretch;
 	pid_t lp, hp;
-	int st;
+	int st, failed;
 
 	start_app("8080");
 	start_app("9090");
@@ -198,8 +225,10 @@ Test(inbound, proxy_restart_under_load_loses_only_its_own_connections)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the direct connection broke");
 	t_read_file(log, text, sizeof(text));
 	cr_assert_not_null(line_with(text, "summary ", line, sizeof(line)), "%s", text);
-	/* At most the one connection inside the proxy when it was killed. */
-	cr_assert_geq(num(line, "ok"), 2999, "%s", text);
+	failed = failed_stretch(text, &one_stretch);
+	cr_assert_eq(num(line, "ok") + failed, 3000, "%s", text);
+	cr_assert_leq(failed, 3, "%s", text);
+	cr_assert(one_stretch, "connections failed apart from the kill:\n%s", text);
 	cr_assert_geq(tpod_counter(SC_C_inbound_fail_open), 1);
 	cr_assert_geq(tpod_counter(SC_C_inbound_redirect), 1);
 }
