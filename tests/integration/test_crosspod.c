@@ -340,8 +340,8 @@ Test(crosspod, client_from_elsewhere_leaves_no_pairing_hint)
 	cr_assert_eq(tpod_node_map_entries(SC_MAP_XADDRS), 1);
 	cr_assert_eq(node(SC_X_errors__xpod_addrs), 0);
 
-	/* The same client as a pod of this node (P with its interceptor and sidecar): the server
-	 * pod now hints, and on this kernel the hop pairs or counts why not. */
+	/* The same client as a pod of this node (P with its interceptor and sidecar): its sidecar's
+	 * upstream socket enters P's address, and the server pod now leaves hints. */
 	client_pod();
 	t_client(T_POD | T_CGROUP, line, T_REMOTE_ADDR4, APP_PORT, "--repeat", "5", "--send", "64",
 		 NULL);
